@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/keiko-lab/keiko/localcluster"
+	"github.com/keiko-lab/keiko/server"
+	"github.com/keiko-lab/keiko/store"
+)
+
+// serveOptions are serve's flags.
+type serveOptions struct {
+	addr        string
+	dataDir     string
+	kubeconfig  string
+	clusterPort int
+	logFormat   string
+	logLevel    string
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the labs, with an embedded cluster unless given one",
+		Long: `Serve Keiko's web UI and API, and connect to the Kubernetes cluster that
+holds the learners' sandboxes. The cluster is chosen in this order:
+
+  1. --kubeconfig, if set: an existing cluster, such as kind or a cloud one.
+  2. The pod's service account, when Keiko runs inside Kubernetes.
+  3. Otherwise the embedded cluster: Keiko starts keiko-cluster (found next
+     to the keiko binary, or on PATH) with its state in --data-dir, and
+     writes an admin kubeconfig to <data-dir>/admin.kubeconfig.
+
+The web server listens at once. GET /healthz answers 200 while Keiko runs;
+GET /readyz answers 200 once the cluster is ready, and 503 with the reason
+until then.
+
+SIGINT (Ctrl-C) or SIGTERM stops Keiko gracefully: it finishes requests in
+flight, then stops the embedded cluster. A second signal stops it at once.`,
+		Example: `  # Start Keiko and its embedded cluster, then open http://127.0.0.1:8080
+  keiko serve
+
+  # Teach on an existing cluster
+  keiko serve --kubeconfig ~/.kube/config
+
+  # Accept connections from other machines, keeping state in /var/lib/keiko
+  KEIKO_ADDR=0.0.0.0:8080 KEIKO_DATA_DIR=/var/lib/keiko keiko serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			// Restore default signal handling once shutdown starts, so a
+			// second Ctrl-C kills a shutdown that hangs. The cluster dies
+			// with us: localcluster sets its parent-death signal.
+			context.AfterFunc(ctx, stop)
+			return runServe(ctx, o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on, host:port")
+	f.StringVar(&o.dataDir, "data-dir", "./.keiko", "directory for Keiko's database and the embedded cluster's state and keys; made private (mode 0700)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of an existing cluster; if empty, Keiko uses its pod's service account inside Kubernetes, else starts the embedded cluster")
+	f.IntVar(&o.clusterPort, "cluster-port", 6443, "port of the embedded cluster's apiserver on 127.0.0.1")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	bindEnv(cmd)
+	return cmd
+}
+
+// Timeouts for serve's lifecycle.
+const (
+	readyPollInterval = 250 * time.Millisecond
+	// stillWaitingEvery spaces out reminders while the cluster starts, so a
+	// slow start says why without flooding the terminal.
+	stillWaitingEvery = 15 * time.Second
+	// httpShutdownGrace bounds how long requests in flight may finish.
+	httpShutdownGrace = 10 * time.Second
+)
+
+// runServe runs Keiko until ctx ends or a part fails. It prints its
+// progress for people to stderr, and its logs there too.
+func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
+	logger, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("resolve --data-dir: %w", err)
+	}
+	// The data dir holds the cluster's CA key and admin credentials. Chmod
+	// too, because MkdirAll leaves an existing directory's mode alone.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return fmt.Errorf("make data dir private: %w", err)
+	}
+
+	db, err := store.Open(ctx, filepath.Join(dataDir, "keiko.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	cc, err := connectCluster(o.kubeconfig, dataDir, o.clusterPort, stderr, logger)
+	if err != nil {
+		return err
+	}
+
+	// Listen before starting the cluster, so a port already in use fails
+	// fast instead of after a cluster start.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	srv := server.New(server.Config{
+		Addr:       o.addr,
+		Probe:      cc.probe,
+		Kubeconfig: cc.kubeconfig,
+		Logger:     logger,
+	})
+	fmt.Fprintf(stderr, "Keiko is starting on %s\n", url)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+
+	// The cluster's context is not ctx: at shutdown it must outlive the
+	// HTTP server, so nothing a learner does reaches a dying cluster.
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCluster()
+	var clusterDone chan error // nil, so never ready, unless embedded
+	if cc.local != nil {
+		clusterDone = make(chan error, 1)
+		go func() { clusterDone <- cc.local.Run(clusterCtx) }()
+	}
+	fmt.Fprintf(stderr, "waiting for %s…\n", cc.name)
+
+	readyCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	ready := make(chan struct{})
+	go func() {
+		if waitReady(readyCtx, cc.probe, stderr) == nil {
+			close(ready)
+		}
+	}()
+
+	var runErr error
+wait:
+	for {
+		select {
+		case <-ready:
+			ready = nil
+			fmt.Fprintf(stderr, "Keiko is ready: %s\n", url)
+			if cc.local != nil {
+				fmt.Fprintf(stderr, "admin kubeconfig: %s\n", cc.kubeconfig)
+			}
+		case err := <-httpDone:
+			httpDone = nil
+			runErr = fmt.Errorf("http server stopped: %w", errOr(err, errors.New("closed unexpectedly")))
+			break wait
+		case err := <-clusterDone:
+			clusterDone = nil
+			runErr = fmt.Errorf("embedded cluster stopped: %w", errOr(err, errors.New("exited unexpectedly")))
+			break wait
+		case <-ctx.Done():
+			fmt.Fprintln(stderr, "Keiko is shutting down…")
+			break wait
+		}
+	}
+	stopWaiting()
+
+	if httpDone != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpShutdownGrace)
+		err := srv.Shutdown(shutdownCtx)
+		cancel()
+		runErr = errors.Join(runErr, err, <-httpDone)
+	}
+	stopCluster()
+	if clusterDone != nil {
+		fmt.Fprintln(stderr, "stopping the embedded cluster…")
+		if err := <-clusterDone; err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("stop embedded cluster: %w", err))
+		}
+	}
+	if runErr == nil {
+		fmt.Fprintln(stderr, "Keiko stopped.")
+	}
+	return runErr
+}
+
+// errOr returns err, or def when err is nil.
+func errOr(err, def error) error {
+	if err == nil {
+		return def
+	}
+	return err
+}
+
+// clusterConn is the cluster serve uses, however it was found.
+type clusterConn struct {
+	name       string // for people: "the embedded cluster"
+	probe      server.ClusterProbe
+	kubeconfig string                // admin kubeconfig to show; empty in a pod
+	local      *localcluster.Cluster // nil unless Keiko runs the cluster itself
+}
+
+// connectCluster picks the cluster as serve's help describes.
+func connectCluster(kubeconfig, dataDir string, port int, stderr io.Writer, logger *slog.Logger) (clusterConn, error) {
+	if kubeconfig != "" {
+		rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return clusterConn{}, fmt.Errorf("load --kubeconfig: %w", err)
+		}
+		return externalCluster("the cluster in "+kubeconfig, rc, kubeconfig)
+	}
+
+	rc, err := rest.InClusterConfig()
+	if err == nil {
+		return externalCluster("the cluster Keiko runs in", rc, "")
+	}
+	if !errors.Is(err, rest.ErrNotInCluster) {
+		// In a pod without a service account token, such as a cloud IDE's
+		// workspace: the embedded cluster is still the useful choice.
+		logger.Warn("in-cluster config unusable; starting the embedded cluster", "err", err)
+	}
+
+	bin, err := localcluster.FindBinary()
+	if err != nil {
+		return clusterConn{}, err
+	}
+	c := localcluster.New(localcluster.Options{
+		Binary:  bin,
+		DataDir: dataDir,
+		Port:    port,
+		Output:  stderr, // keiko-cluster prefixes its own progress lines
+		Logger:  logger,
+	})
+	return clusterConn{name: "the embedded cluster", probe: c, kubeconfig: c.KubeconfigPath(), local: c}, nil
+}
+
+func externalCluster(name string, rc *rest.Config, kubeconfig string) (clusterConn, error) {
+	// client-go's default of 5 QPS makes provisioning one sandbox take
+	// seconds under load; Keiko is the cluster's main client.
+	rc.QPS, rc.Burst = 1000, 2000
+	rc.UserAgent = "keiko/" + version
+	p, err := newAPIProbe(rc)
+	if err != nil {
+		return clusterConn{}, err
+	}
+	return clusterConn{name: name, probe: p, kubeconfig: kubeconfig}, nil
+}
+
+// waitReady polls probe until it answers or ctx ends, reminding the user
+// now and then why it is still waiting.
+func waitReady(ctx context.Context, probe server.ClusterProbe, stderr io.Writer) error {
+	start := time.Now()
+	lastReminder := start
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := probe.Ready(attempt)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Since(lastReminder) >= stillWaitingEvery {
+			lastReminder = time.Now()
+			fmt.Fprintf(stderr, "still waiting for the cluster after %s: %v\n", time.Since(start).Round(time.Second), err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(readyPollInterval):
+		}
+	}
+}
+
+// newLogger builds the slog logger the flags ask for.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+	}
+}

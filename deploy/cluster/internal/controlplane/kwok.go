@@ -1,0 +1,153 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
+	nodeheartbeat "sigs.k8s.io/kwok/kustomize/stage/node/heartbeat-with-lease"
+	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
+	"sigs.k8s.io/kwok/pkg/apis/internalversion"
+	kwokclient "sigs.k8s.io/kwok/pkg/client/clientset/versioned"
+	"sigs.k8s.io/kwok/pkg/config"
+	"sigs.k8s.io/kwok/pkg/kwok/controllers"
+	kwoklog "sigs.k8s.io/kwok/pkg/log"
+	"sigs.k8s.io/kwok/pkg/utils/client"
+)
+
+// NodeName is the fake node every pod is scheduled onto.
+const NodeName = "kwok-node-0"
+
+// nodeAnnotation marks the nodes kwok simulates, so that a real kubelet
+// joined later would never be touched by it.
+const nodeAnnotation = "kwok.x-k8s.io/node"
+
+// nodeCapacity leaves room for a room of 100 learners with several pods each;
+// kwok pods use no real resources, so the numbers only feed the scheduler
+// and ResourceQuota arithmetic.
+var nodeCapacity = corev1.ResourceList{
+	corev1.ResourceCPU:    resource.MustParse("1000"),
+	corev1.ResourceMemory: resource.MustParse("4Ti"),
+	corev1.ResourcePods:   resource.MustParse("2000"),
+}
+
+// runKwok runs kwok's controller in-process, configured directly rather than
+// through its cobra command, which reads os.Args and registers global flags.
+func runKwok(ctx context.Context, kubeconfig string, logs io.Writer) error {
+	ctx = kwoklog.NewContext(ctx, kwoklog.NewLogger(logs, kwoklog.LevelInfo))
+	stages, err := defaultStages()
+	if err != nil {
+		return err
+	}
+	cs, err := client.NewClientset("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kwok clients: %w", err)
+	}
+	restConfig, err := cs.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kwok config: %w", err)
+	}
+	dynamicClient, err := cs.ToDynamicClient()
+	if err != nil {
+		return fmt.Errorf("kwok dynamic client: %w", err)
+	}
+	restMapper, err := cs.ToRESTMapper()
+	if err != nil {
+		return fmt.Errorf("kwok rest mapper: %w", err)
+	}
+	restClient, err := rest.RESTClientFor(restConfig)
+	if err != nil {
+		return fmt.Errorf("kwok rest client: %w", err)
+	}
+	typedClient, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("kwok typed client: %w", err)
+	}
+	kwokClient, err := kwokclient.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("kwok client: %w", err)
+	}
+	if err := ensureNode(ctx, typedClient); err != nil {
+		return err
+	}
+	ctr, err := controllers.NewController(controllers.Config{
+		Clock:                             clock.RealClock{},
+		DynamicClient:                     dynamicClient,
+		RESTClient:                        restClient,
+		RESTMapper:                        restMapper,
+		ImpersonatingDynamicClient:        cs.ToImpersonatingDynamicClient(),
+		ImpersonatingTypedClient:          cs.ToImpersonatingTypedClient(),
+		TypedClient:                       typedClient,
+		TypedKwokClient:                   kwokClient,
+		ManageNodesWithAnnotationSelector: nodeAnnotation + "=fake",
+		CIDR:                              "10.0.0.1/16",
+		NodeIP:                            "10.0.0.1",
+		LocalStages:                       stages,
+		PodPlayStageParallelism:           4,
+		NodePlayStageParallelism:          4,
+		NodeLeaseParallelism:              4,
+		NodeLeaseDurationSeconds:          40,
+		PodsOnNodeSyncParallelism:         4,
+		ID:                                "keiko-kwok",
+	})
+	if err != nil {
+		return fmt.Errorf("kwok controller: %w", err)
+	}
+	if err := ctr.Start(ctx); err != nil {
+		return fmt.Errorf("start kwok: %w", err)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// defaultStages are the stages kwokctl installs by default: nodes become
+// Ready at once and keep a lease, pods become Ready at once, complete, and
+// are removed when deleted.
+func defaultStages() (map[internalversion.StageResourceRef][]*internalversion.Stage, error) {
+	groups := map[internalversion.StageResourceRef][]*internalversion.Stage{}
+	for _, raw := range []string{
+		nodefast.DefaultNodeInit,
+		nodeheartbeat.DefaultNodeHeartbeatWithLease,
+		podfast.DefaultPodReady,
+		podfast.DefaultPodComplete,
+		podfast.DefaultPodDelete,
+	} {
+		s, err := config.UnmarshalWithType[*internalversion.Stage](raw)
+		if err != nil {
+			return nil, fmt.Errorf("kwok stage: %w", err)
+		}
+		groups[s.Spec.ResourceRef] = append(groups[s.Spec.ResourceRef], s)
+	}
+	return groups, nil
+}
+
+func ensureNode(ctx context.Context, c kubernetes.Interface) error {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        NodeName,
+			Annotations: map[string]string{nodeAnnotation: "fake"},
+			Labels: map[string]string{
+				"type":                          "kwok",
+				"kubernetes.io/hostname":        NodeName,
+				"kubernetes.io/os":              "linux",
+				"kubernetes.io/arch":            "amd64",
+				"kubernetes.io/role":            "agent",
+				"node-role.kubernetes.io/agent": "",
+			},
+		},
+		Status: corev1.NodeStatus{Capacity: nodeCapacity, Allocatable: nodeCapacity},
+	}
+	_, err := c.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("register node %s: %w", NodeName, err)
+	}
+	return nil
+}

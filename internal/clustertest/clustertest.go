@@ -1,0 +1,181 @@
+// Package clustertest starts one embedded Kubernetes cluster per test binary
+// and hands tests admin clients for it.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/keiko-lab/keiko/localcluster"
+)
+
+// startTimeout bounds a cold start (a fresh data directory creates keys
+// and etcd files); a warm start takes about 3 s.
+const startTimeout = 2 * time.Minute
+
+var shared *localcluster.Cluster
+
+// Main runs the package's tests against one embedded cluster, started
+// before the first test and stopped after the last. Call it from TestMain.
+func Main(m *testing.M) {
+	flag.Parse()
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "clustertest: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	dir, err := os.MkdirTemp("", "keiko-clustertest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	c, stopped, err := Start(ctx, dir, &out)
+	if err != nil {
+		cancel()
+		return 0, fmt.Errorf("%w\ncluster output:\n%s", err, out.String())
+	}
+	shared = c
+	code := m.Run()
+	cancel()
+	if err := <-stopped; err != nil {
+		return 0, fmt.Errorf("stopping the cluster: %w", err)
+	}
+	return code, nil
+}
+
+// Start starts a cluster of its own on dataDir and a free port and waits
+// until it is ready. The returned channel yields Run's result once ctx is
+// cancelled and the cluster has stopped.
+func Start(ctx context.Context, dataDir string, out *bytes.Buffer) (*localcluster.Cluster, <-chan error, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	c := localcluster.New(localcluster.Options{Binary: bin, DataDir: dataDir, Port: port, Output: &syncWriter{w: out}})
+	stopped := make(chan error, 1)
+	runCtx, cancel := context.WithCancel(ctx)
+	go func() { stopped <- c.Run(runCtx) }()
+
+	waitCtx, cancelWait := context.WithTimeout(ctx, startTimeout)
+	defer cancelWait()
+	ready := make(chan error, 1)
+	go func() { ready <- c.WaitReady(waitCtx) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			cancel()
+			<-stopped
+			return nil, nil, err
+		}
+	case err := <-stopped:
+		cancel()
+		return nil, nil, fmt.Errorf("cluster stopped before it was ready: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		cancel()
+		done <- <-stopped
+	}()
+	return c, done, nil
+}
+
+// Cluster is the shared cluster started by Main.
+func Cluster(t testing.TB) *localcluster.Cluster {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("clustertest: no cluster; call clustertest.Main(m) from TestMain")
+	}
+	return shared
+}
+
+// Config is an admin rest.Config for the shared cluster.
+func Config(t testing.TB) *rest.Config {
+	t.Helper()
+	rc, err := Cluster(t).RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// Client is an admin clientset for the shared cluster.
+func Client(t testing.TB) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// Binary finds keiko-cluster: $KEIKO_CLUSTER_BIN, else bin/ at the
+// repository root, which `make build` fills.
+func Binary() (string, error) {
+	if p := os.Getenv("KEIKO_CLUSTER_BIN"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "deploy", "cluster")); err == nil {
+				p := filepath.Join(dir, "bin", localcluster.BinaryName)
+				if _, err := os.Stat(p); err != nil {
+					return "", fmt.Errorf("%s is not built: run `make build` (or `make test`, which builds it) or set KEIKO_CLUSTER_BIN", p)
+				}
+				return p, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("cannot find the repository root above the working directory; set KEIKO_CLUSTER_BIN")
+		}
+		dir = parent
+	}
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,2 @@
+// Package sandbox provisions, expires and checks learners' isolated namespaces.
+package sandbox

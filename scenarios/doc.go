@@ -1,0 +1,2 @@
+// Package scenarios loads, validates and renders Keiko's markdown scenarios.
+package scenarios
