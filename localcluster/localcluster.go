@@ -17,7 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/discovery"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -110,21 +112,33 @@ func (c *Cluster) RESTConfig() (*rest.Config, error) {
 	return rest.CopyConfig(c.rc), nil
 }
 
-// Ready reports whether the apiserver answers /readyz now.
+// Ready reports whether the cluster can run learners' pods now: the
+// apiserver answers /readyz and a node is Ready.
 func (c *Cluster) Ready(ctx context.Context) error {
 	rc, err := c.RESTConfig()
 	if err != nil {
 		return err
 	}
 	rc.Timeout = 2 * time.Second
-	dc, err := discovery.NewDiscoveryClientForConfig(rc)
+	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("cluster client: %w", err)
 	}
-	if _, err := dc.RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
+	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
 		return fmt.Errorf("cluster not ready: %w", err)
 	}
-	return nil
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("cluster not ready: list nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return nil
+			}
+		}
+	}
+	return errors.New("cluster not ready: no node is Ready yet")
 }
 
 // WaitReady blocks until the cluster is ready or ctx ends.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keiko-lab/keiko/internal/clustertest"
+)
+
+// TestServeEmbeddedCluster runs serve as `make run` does: no kubeconfig, so
+// it finds keiko-cluster on PATH, starts it, reports readiness, and stops it.
+func TestServeEmbeddedCluster(t *testing.T) {
+	bin, err := clustertest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	port, err := clustertest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error"}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, o, &out) }()
+
+	url := waitFor(t, &out, regexp.MustCompile(`Keiko is starting on (http://\S+)`))
+	// The cluster takes seconds to start; the web server answers at once.
+	if status, body := httpGet(t, url+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz while the cluster starts = %d %q, want 503", status, body)
+	}
+	waitForLong(t, &out, regexp.MustCompile(`Keiko is ready: http://`))
+	kubeconfig := waitFor(t, &out, regexp.MustCompile(`admin kubeconfig: (\S+)`))
+	if want := filepath.Join(dataDir, "admin.kubeconfig"); kubeconfig != want {
+		t.Errorf("admin kubeconfig = %s, want %s", kubeconfig, want)
+	}
+	if status, body := httpGet(t, url+"/readyz"); status != http.StatusOK {
+		t.Errorf("GET /readyz = %d %q, want 200", status, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runServe() = %v, want nil after cancel\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("runServe did not return after cancel")
+	}
+	if pids := clusterProcesses(t, dataDir); len(pids) > 0 {
+		t.Errorf("keiko-cluster still running after serve stopped: pids %v", pids)
+	}
+}
+
+// waitForLong is waitFor with room for a cluster start.
+func waitForLong(t *testing.T, out *syncBuffer, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if re.MatchString(out.String()) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("output never matched %s:\n%s", re, out.String())
+}
+
+// clusterProcesses finds processes whose command line names dataDir.
+func clusterProcesses(t *testing.T, dataDir string) []int {
+	t.Helper()
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, c := range cmdlines {
+		b, err := os.ReadFile(c)
+		if err != nil {
+			continue // exited since the glob
+		}
+		if strings.Contains(string(b), dataDir) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
