@@ -291,7 +291,7 @@ func TestRestartKeepsObjectsAndStopsCleanly(t *testing.T) {
 	pid := c.Pid()
 	cancel()
 	if err := <-stopped; err != nil {
-		t.Fatalf("stop: %v\n%s", err, out.String())
+		t.Fatalf("stop: %v\n%s\nlog:\n%s", err, out.String(), clustertest.LogTail(dir))
 	}
 	if left := processesInGroup(t, pid); len(left) > 0 {
 		t.Errorf("processes left in the cluster's group after SIGTERM: %v", left)

@@ -50,7 +50,7 @@ func run(m *testing.M) (int, error) {
 	c, stopped, err := Start(ctx, dir, &out)
 	if err != nil {
 		cancel()
-		return 0, fmt.Errorf("%w\ncluster output:\n%s", err, out.String())
+		return 0, fmt.Errorf("%w\ncluster output:\n%s\ncluster log:\n%s", err, out.String(), LogTail(dir))
 	}
 	shared = c
 	code := m.Run()
@@ -100,6 +100,20 @@ func Start(ctx context.Context, dataDir string, out *bytes.Buffer) (*localcluste
 		done <- <-stopped
 	}()
 	return c, done, nil
+}
+
+// LogTail is the end of a cluster's component log, for failure messages:
+// the progress output says what failed, the log says why.
+func LogTail(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, "cluster", "cluster.log"))
+	if err != nil {
+		return fmt.Sprintf("(no cluster log: %v)", err)
+	}
+	const n = 4000
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }
 
 // Cluster is the shared cluster started by Main.

@@ -1,2 +1,0 @@
-// Package sandbox provisions, expires and checks learners' isolated namespaces.
-package sandbox
