@@ -68,7 +68,7 @@ func TestCapacitySyncKeepsWhatTheListCouldNotSee(t *testing.T) {
 
 func TestVerdict(t *testing.T) {
 	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	m := &Manager{cfg: Config{OrphanAfter: 5 * time.Minute, ProvisionTimeout: 2 * time.Minute}}
+	m := &Manager{cfg: Config{OrphanAfter: 5 * time.Minute, ProvisionTimeout: 2 * time.Minute, Known: func(id string) bool { return id != "unknown" }}}
 	tests := []struct {
 		name    string
 		sb      Sandbox
@@ -84,6 +84,9 @@ func TestVerdict(t *testing.T) {
 		{"provisioning at startup", Sandbox{State: StateProvisioning, CreatedAt: now}, true, ReasonIncomplete},
 		{"pool", Sandbox{State: StatePool, CreatedAt: now.Add(-24 * time.Hour)}, false, ""},
 		{"hand-edited state, expired", Sandbox{State: "weird", ExpiresAt: now.Add(-time.Second)}, false, ReasonExpired},
+		{"no session holds it, at startup", Sandbox{ID: "unknown", State: StateReady, ExpiresAt: now.Add(time.Hour)}, true, ReasonOrphaned},
+		{"no session holds it, later", Sandbox{ID: "unknown", State: StateReady, ExpiresAt: now.Add(time.Hour)}, false, ""},
+		{"a session holds it", Sandbox{ID: "known", State: StateReady, ExpiresAt: now.Add(time.Hour)}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

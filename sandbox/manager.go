@@ -34,6 +34,11 @@ type Config struct {
 	// name; by default the ones Keiko itself uses.
 	Server string
 	CAData []byte
+	// Known reports whether a session still holds sandbox id. Reconcile
+	// deletes ready sandboxes it does not know: a server killed between
+	// provisioning and recording the session must not leave one behind.
+	// Nil, for callers without a session store, keeps them all.
+	Known  func(id string) bool
 	Now    func() time.Time
 	Logger *slog.Logger
 }

@@ -114,7 +114,9 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 		_, err := c.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
 		return err
 	}
+	issued := make(chan struct{})
 	issue := func() (err error) {
+		defer close(issued)
 		if final == StatePool {
 			return nil // a pool sandbox gets its token when claimed
 		}
@@ -125,7 +127,7 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 		if final == StatePool {
 			return nil // long authorized by the time it is claimed
 		}
-		return m.waitAuthorized(ctx, ns)
+		return m.waitAuthorized(ctx, ns, issued)
 	}
 	if err := parallel(mark, issue, authorized); err != nil {
 		return fail(m.apiError("finish sandbox", err))
@@ -145,7 +147,12 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 // learner their namespace. RBAC is served from an informer cache, so for a
 // few milliseconds after the RoleBinding is created the learner is still
 // refused; a learner's first command must not be.
-func (m *Manager) waitAuthorized(ctx context.Context, ns string) error {
+//
+// One check races the token request, which hides its cost when the
+// cluster is quiet. If RBAC has not caught up yet, the next checks wait for
+// the token first: under load, polling early would only add requests to a
+// busy apiserver.
+func (m *Manager) waitAuthorized(ctx context.Context, ns string, issued <-chan struct{}) error {
 	user := "system:serviceaccount:" + ns + ":" + LearnerServiceAccount
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User:               user,
@@ -159,6 +166,14 @@ func (m *Manager) waitAuthorized(ctx context.Context, ns string) error {
 		}
 		if res.Status.Allowed {
 			return nil
+		}
+		if issued != nil {
+			select {
+			case <-issued:
+			case <-ctx.Done():
+			}
+			issued = nil
+			continue
 		}
 		select {
 		case <-ctx.Done():

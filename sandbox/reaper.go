@@ -21,7 +21,9 @@ type Reaped struct {
 	Reason    string
 }
 
-// Reconcile brings a freshly started Keiko in line with the cluster: it
+// Reconcile brings a freshly started Keiko in line with the cluster. Only
+// the one server that provisions may call it, once, before it provisions:
+// it
 // installs the admission guard, deletes every half-provisioned sandbox (no
 // provisioning can be in flight before this process starts one), marks
 // every ready sandbox orphaned (no terminal can be connected to a process
@@ -92,6 +94,9 @@ func (m *Manager) verdict(sb *Sandbox, startup bool, now time.Time) string {
 		if !now.Before(sb.ExpiresAt) {
 			return ReasonExpired
 		}
+		if startup && m.cfg.Known != nil && !m.cfg.Known(sb.ID) {
+			return ReasonOrphaned
+		}
 		if m.cfg.OrphanAfter > 0 && !sb.OrphanedSince.IsZero() && now.Sub(sb.OrphanedSince) >= m.cfg.OrphanAfter {
 			return ReasonOrphaned
 		}
@@ -106,8 +111,11 @@ func (m *Manager) verdict(sb *Sandbox, startup bool, now time.Time) string {
 	return ""
 }
 
-// RunReaper reaps every interval until ctx ends.
+// RunReaper reaps every interval (default 10 s) until ctx ends.
 func (m *Manager) RunReaper(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

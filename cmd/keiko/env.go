@@ -27,12 +27,16 @@ func envName(flag string) string {
 // Call it after defining cmd's flags. An empty variable counts as unset, so
 // "KEIKO_ADDR=" doesn't silently blank a default.
 func bindEnv(cmd *cobra.Command) {
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Name == "help" {
-			return
+	// Persistent flags are not in Flags() until the command is attached and
+	// parsed; the suffix check keeps a flag seen twice from being noted twice.
+	note := func(f *pflag.Flag) {
+		suffix := fmt.Sprintf(" (env %s)", envName(f.Name))
+		if f.Name != "help" && !strings.HasSuffix(f.Usage, suffix) {
+			f.Usage += suffix
 		}
-		f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name))
-	})
+	}
+	cmd.Flags().VisitAll(note)
+	cmd.PersistentFlags().VisitAll(note)
 
 	next := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {

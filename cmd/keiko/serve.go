@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/keiko-lab/keiko/localcluster"
+	"github.com/keiko-lab/keiko/sandbox"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
 )
@@ -30,6 +31,8 @@ type serveOptions struct {
 	clusterPort int
 	logFormat   string
 	logLevel    string
+	sandbox     sandboxFlags
+	reapEvery   time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -78,6 +81,8 @@ flight, then stops the embedded cluster. A second signal stops it at once.`,
 	f.IntVar(&o.clusterPort, "cluster-port", 6443, "port of the embedded cluster's apiserver on 127.0.0.1")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	o.sandbox.register(f, true)
+	f.DurationVar(&o.reapEvery, "reap-interval", 10*time.Second, "how often expired and orphaned sandboxes are looked for and deleted")
 	bindEnv(cmd)
 	return cmd
 }
@@ -118,6 +123,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+
+	sbCfg, err := o.sandbox.config()
+	if err != nil {
+		return err
+	}
+	sbCfg.Logger = logger
 
 	cc, err := connectCluster(o.kubeconfig, dataDir, o.clusterPort, stderr, logger)
 	if err != nil {
@@ -167,6 +178,10 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, stderr); err != nil {
+				runErr = err
+				break wait
+			}
 			fmt.Fprintf(stderr, "Keiko is ready: %s\n", url)
 			if cc.local != nil {
 				fmt.Fprintf(stderr, "admin kubeconfig: %s\n", cc.kubeconfig)
@@ -219,6 +234,7 @@ type clusterConn struct {
 	probe      server.ClusterProbe
 	kubeconfig string                // admin kubeconfig to show; empty in a pod
 	local      *localcluster.Cluster // nil unless Keiko runs the cluster itself
+	restConfig func() (*rest.Config, error)
 }
 
 // connectCluster picks the cluster as serve's help describes.
@@ -252,7 +268,7 @@ func connectCluster(kubeconfig, dataDir string, port int, stderr io.Writer, logg
 		Output:  stderr, // keiko-cluster prefixes its own progress lines
 		Logger:  logger,
 	})
-	return clusterConn{name: "the embedded cluster", probe: c, kubeconfig: c.KubeconfigPath(), local: c}, nil
+	return clusterConn{name: "the embedded cluster", probe: c, kubeconfig: c.KubeconfigPath(), local: c, restConfig: c.RESTConfig}, nil
 }
 
 func externalCluster(name string, rc *rest.Config, kubeconfig string) (clusterConn, error) {
@@ -264,7 +280,28 @@ func externalCluster(name string, rc *rest.Config, kubeconfig string) (clusterCo
 	if err != nil {
 		return clusterConn{}, err
 	}
-	return clusterConn{name: name, probe: p, kubeconfig: kubeconfig}, nil
+	return clusterConn{name: name, probe: p, kubeconfig: kubeconfig, restConfig: func() (*rest.Config, error) { return rest.CopyConfig(rc), nil }}, nil
+}
+
+// startSandboxes reconciles the cluster's sandboxes with this fresh process
+// and starts the reaper and the warm pool, which run until ctx ends.
+func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, stderr io.Writer) error {
+	rc, err := cc.restConfig()
+	if err != nil {
+		return err
+	}
+	m, err := sandbox.New(rc, cfg)
+	if err != nil {
+		return err
+	}
+	reaped, err := m.Reconcile(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile sandboxes: %w", err)
+	}
+	fmt.Fprintf(stderr, "sandboxes: %d live, %d removed at startup, warm pool of %d filling\n", m.Live(), len(reaped), cfg.PoolSize)
+	go m.RunReaper(ctx, reapEvery)
+	go m.RunPool(ctx)
+	return nil
 }
 
 // waitReady polls probe until it answers or ctx ends, reminding the user

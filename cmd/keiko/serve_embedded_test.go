@@ -48,6 +48,30 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if status, body := httpGet(t, url+"/readyz"); status != http.StatusOK {
 		t.Errorf("GET /readyz = %d %q, want 200", status, body)
 	}
+	if !strings.Contains(out.String(), "sandboxes: 0 live") {
+		t.Errorf("serve did not report reconciling sandboxes:\n%s", out.String())
+	}
+
+	t.Run("existing cluster by kubeconfig", func(t *testing.T) {
+		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var out syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- runServe(ctx, o, &out) }()
+		url := waitFor(t, &out, regexp.MustCompile(`Keiko is starting on (http://\S+)`))
+		waitForLong(t, &out, regexp.MustCompile(`Keiko is ready: http://`))
+		if status, body := httpGet(t, url+"/readyz"); status != http.StatusOK {
+			t.Errorf("GET /readyz = %d %q, want 200", status, body)
+		}
+		if strings.Contains(out.String(), "admin kubeconfig:") {
+			t.Error("serve on an existing cluster claims to have written an admin kubeconfig")
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runServe() = %v", err)
+		}
+	})
 
 	cancel()
 	select {

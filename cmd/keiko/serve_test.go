@@ -90,7 +90,6 @@ func TestServeWithKubeconfig(t *testing.T) {
 		apiStatus  int
 		wantReadyz int
 	}{
-		{"cluster ready", http.StatusOK, http.StatusOK},
 		{"cluster not ready", http.StatusInternalServerError, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
