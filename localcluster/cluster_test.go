@@ -13,32 +13,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/keiko-lab/keiko/internal/clustertest"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
-
-// eventually bounds waits for the cluster to converge. It is a deadline for
-// failure, not a performance assertion: benchmarks measure speed.
-const eventually = 60 * time.Second
-
-func poll(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), eventually)
-	defer cancel()
-	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, cond); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
 
 func newNamespace(t *testing.T, cs kubernetes.Interface) string {
 	t.Helper()
@@ -60,7 +45,7 @@ func TestAPIServesTheBuiltVersionAndAReadyNode(t *testing.T) {
 	if got, want := v.GitVersion, "v1.36.3"; got != want {
 		t.Errorf("server version = %q, want %q", got, want)
 	}
-	poll(t, "node ready", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "node ready", func(ctx context.Context) (bool, error) {
 		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -98,7 +83,7 @@ func TestDeploymentBecomesReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "3/3 ready", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "3/3 ready", func(ctx context.Context) (bool, error) {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -132,7 +117,7 @@ func TestNamespaceDeletionCompletes(t *testing.T) {
 	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "namespace gone", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "namespace gone", func(ctx context.Context) (bool, error) {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil

@@ -42,11 +42,11 @@ func TestRunRestartsAKilledCluster(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "a new cluster process", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "a new cluster process", func(ctx context.Context) (bool, error) {
 		pid := c.Pid()
 		return pid != 0 && pid != first, nil
 	})
-	poll(t, "ready again", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "ready again", func(ctx context.Context) (bool, error) {
 		return c.Ready(ctx) == nil, nil
 	})
 	if _, err := cs.CoreV1().ConfigMaps("default").Get(context.Background(), "before-crash", metav1.GetOptions{}); err != nil {

@@ -23,7 +23,7 @@ func TestExpiredSandboxIsReaped(t *testing.T) {
 	go m.RunReaper(ctx, 100*time.Millisecond)
 
 	admin := clustertest.Client(t)
-	poll(t, "expired namespace deleted", func(ctx context.Context) (bool, error) { return gone(ctx, admin, sb.Namespace) })
+	clustertest.Eventually(t, "expired namespace deleted", func(ctx context.Context) (bool, error) { return gone(ctx, admin, sb.Namespace) })
 	if g, err := gone(context.Background(), admin, keep.Namespace); err != nil || g {
 		t.Errorf("an unexpired sandbox was reaped (gone=%v, err=%v)", g, err)
 	}
@@ -51,7 +51,7 @@ func TestOrphanedSandboxExpiresEarly(t *testing.T) {
 	}
 
 	detach()
-	poll(t, "orphan reaped", func(ctx context.Context) (bool, error) {
+	clustertest.Eventually(t, "orphan reaped", func(ctx context.Context) (bool, error) {
 		reaped, err := m.Reap(ctx)
 		for _, r := range reaped {
 			if r.Namespace == sb.Namespace && r.Reason != sandbox.ReasonOrphaned {
@@ -147,7 +147,7 @@ func TestWarmPoolRefillsAndSurvivesRestart(t *testing.T) {
 		}
 	})
 	go m.RunPool(ctx)
-	poll(t, "pool filled", func(context.Context) (bool, error) { return m.PoolLevel() == size, nil })
+	clustertest.Eventually(t, "pool filled", func(context.Context) (bool, error) { return m.PoolLevel() == size, nil })
 
 	sb := provision(t, m, sandbox.Request{PodSecurity: sandbox.PodSecurityBaseline})
 	ns, err := clustertest.Client(t).CoreV1().Namespaces().Get(context.Background(), sb.Namespace, metav1.GetOptions{})
@@ -166,7 +166,7 @@ func TestWarmPoolRefillsAndSurvivesRestart(t *testing.T) {
 	if _, err := learnerClient(t, sb).CoreV1().Pods(sb.Namespace).List(context.Background(), metav1.ListOptions{}); err != nil {
 		t.Errorf("claimed sandbox's token does not work: %v", err)
 	}
-	poll(t, "pool refilled", func(context.Context) (bool, error) { return m.PoolLevel() == size, nil })
+	clustertest.Eventually(t, "pool refilled", func(context.Context) (bool, error) { return m.PoolLevel() == size, nil })
 
 	restarted := newManager(t, sandbox.Config{PoolSize: size})
 	if _, err := restarted.Reconcile(context.Background()); err != nil {

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -24,10 +23,6 @@ import (
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
-
-// eventually bounds waits for the cluster to converge; it fails a test that
-// hangs, it does not measure speed (the benchmarks do).
-const eventually = 60 * time.Second
 
 func newManager(t *testing.T, cfg sandbox.Config) *sandbox.Manager {
 	t.Helper()
@@ -73,15 +68,6 @@ func learnerConfig(t *testing.T, sb *sandbox.Sandbox) *rest.Config {
 func learnerClient(t *testing.T, sb *sandbox.Sandbox) kubernetes.Interface {
 	t.Helper()
 	return kubernetes.NewForConfigOrDie(learnerConfig(t, sb))
-}
-
-func poll(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), eventually)
-	defer cancel()
-	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, cond); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
 }
 
 // gone reports whether a namespace is deleted or being deleted.

@@ -31,17 +31,13 @@ func TestServeEmbeddedCluster(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, o, &out) }()
-
-	url := waitFor(t, &out, regexp.MustCompile(`Keiko is starting on (http://\S+)`))
+	url, out, done := startServe(t, ctx, o)
 	// The cluster takes seconds to start; the web server answers at once.
 	if status, body := httpGet(t, url+"/readyz"); status != http.StatusServiceUnavailable {
 		t.Errorf("GET /readyz while the cluster starts = %d %q, want 503", status, body)
 	}
-	waitForLong(t, &out, regexp.MustCompile(`Keiko is ready: http://`))
-	kubeconfig := waitFor(t, &out, regexp.MustCompile(`admin kubeconfig: (\S+)`))
+	waitForLong(t, out, regexp.MustCompile(`Keiko is ready: http://`))
+	kubeconfig := waitFor(t, out, regexp.MustCompile(`admin kubeconfig: (\S+)`))
 	if want := filepath.Join(dataDir, "admin.kubeconfig"); kubeconfig != want {
 		t.Errorf("admin kubeconfig = %s, want %s", kubeconfig, want)
 	}
@@ -56,11 +52,8 @@ func TestServeEmbeddedCluster(t *testing.T) {
 		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		var out syncBuffer
-		done := make(chan error, 1)
-		go func() { done <- runServe(ctx, o, &out) }()
-		url := waitFor(t, &out, regexp.MustCompile(`Keiko is starting on (http://\S+)`))
-		waitForLong(t, &out, regexp.MustCompile(`Keiko is ready: http://`))
+		url, out, done := startServe(t, ctx, o)
+		waitForLong(t, out, regexp.MustCompile(`Keiko is ready: http://`))
 		if status, body := httpGet(t, url+"/readyz"); status != http.StatusOK {
 			t.Errorf("GET /readyz = %d %q, want 200", status, body)
 		}

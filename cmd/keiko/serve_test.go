@@ -73,6 +73,16 @@ func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp) string {
 	return ""
 }
 
+// startServe runs runServe in the background and returns its URL, its
+// output, and a channel with its result.
+func startServe(t *testing.T, ctx context.Context, o serveOptions) (string, *syncBuffer, <-chan error) {
+	t.Helper()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, o, out) }()
+	return waitFor(t, out, regexp.MustCompile(`Keiko is starting on (http://\S+)`)), out, done
+}
+
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -104,14 +114,7 @@ func TestServeWithKubeconfig(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var out syncBuffer
-			done := make(chan error, 1)
-			go func() { done <- runServe(ctx, o, &out) }()
-
-			url := waitFor(t, &out, regexp.MustCompile(`Keiko is starting on (http://\S+)`))
-			if tt.apiStatus == http.StatusOK {
-				waitFor(t, &out, regexp.MustCompile(`Keiko is ready: http://`))
-			}
+			url, out, done := startServe(t, ctx, o)
 			if status, body := httpGet(t, url+"/healthz"); status != http.StatusOK {
 				t.Errorf("GET /healthz = %d %q, want 200", status, body)
 			}

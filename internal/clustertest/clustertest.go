@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -114,6 +115,21 @@ func LogTail(dataDir string) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// eventually bounds waits for the cluster to converge. It fails a test
+// that hangs; it does not measure speed (the benchmarks do).
+const eventually = 60 * time.Second
+
+// Eventually polls cond every 50 ms until it holds, and fails the test if
+// it does not within a minute or returns an error.
+func Eventually(t testing.TB, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eventually)
+	defer cancel()
+	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
 }
 
 // Cluster is the shared cluster started by Main.
