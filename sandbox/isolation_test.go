@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -226,6 +227,24 @@ func TestLearnerIsConfinedToTheirNamespace(t *testing.T) {
 			p := restrictedPod("hostpath", "100m")
 			p.Spec.Volumes = []corev1.Volume{{Name: "root", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
 			_, err := as.CoreV1().Pods(nsA).Create(ctx, p, create)
+			return err
+		}},
+		probe{"list namespaces", func() error { _, err := as.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); return err }},
+		probe{"exec into a pod in B", func() error {
+			return as.CoreV1().RESTClient().Post().Namespace(nsB).Resource("pods").Name("any").SubResource("exec").Do(ctx).Error()
+		}},
+		probe{"create a persistent volume", func() error {
+			_, err := as.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "learner-pv"}}, create)
+			return err
+		}},
+		probe{"more deployments than the quota counts", func() error {
+			// In a sandbox of its own: the flood uses up the quota.
+			flood := provision(t, m, sandbox.Request{LearnerID: "learner-flood"})
+			fs := learnerClient(t, flood)
+			var err error
+			for i := 0; err == nil && i < 100; i++ {
+				_, err = fs.AppsV1().Deployments(flood.Namespace).Create(ctx, deployment(fmt.Sprintf("flood-%d", i)), create)
+			}
 			return err
 		}},
 		probe{"NodePort service", func() error {

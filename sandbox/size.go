@@ -46,6 +46,20 @@ func DefaultSizes() map[string]Size {
 				corev1.ResourceRequestsStorage:        q(5, "Gi"),
 				corev1.ResourceConfigMaps:             q(20, ""),
 				corev1.ResourceSecrets:                q(20, ""),
+				// Object counts, so a loop in a learner's shell cannot
+				// fill etcd for everyone. Events are left out: the
+				// cluster's own controllers write them.
+				"count/deployments.apps":                       q(20, ""),
+				"count/replicasets.apps":                       q(100, ""),
+				"count/statefulsets.apps":                      q(10, ""),
+				"count/daemonsets.apps":                        q(5, ""),
+				"count/jobs.batch":                             q(20, ""),
+				"count/cronjobs.batch":                         q(10, ""),
+				"count/serviceaccounts":                        q(20, ""),
+				"count/roles.rbac.authorization.k8s.io":        q(20, ""),
+				"count/rolebindings.rbac.authorization.k8s.io": q(20, ""),
+				"count/ingresses.networking.k8s.io":            q(10, ""),
+				"count/endpointslices.discovery.k8s.io":        q(50, ""),
 			},
 			DefaultRequest: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("50m"),
