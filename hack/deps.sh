@@ -8,6 +8,8 @@ declare -A need=(
   [git]=git
   [make]=make
   [gcc]=gcc
+  [bwrap]=bubblewrap   # the jail for learners' local shells
+  [prlimit]=util-linux # per-shell process, memory and CPU limits
 )
 
 missing=()
