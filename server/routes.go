@@ -20,6 +20,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/healthz", s.handleHealthz)
 	r.GET("/readyz", s.handleReadyz)
 	r.GET("/", s.handleIndex)
+	r.GET("/api/sessions/:id/terminal", s.handleTerminal)
 
 	static, err := fs.Sub(web.Static, "static")
 	if err != nil {

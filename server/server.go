@@ -38,6 +38,8 @@ type Config struct {
 	Probe      ClusterProbe // nil means "no cluster": /readyz answers 503
 	Kubeconfig string       // admin kubeconfig path shown on the landing page; empty hides it
 	Logger     *slog.Logger // nil discards logs
+	// Terminals serves the terminal WebSocket; nil answers 503 there.
+	Terminals Terminals
 }
 
 // probeTimeout bounds each readiness check, so a hung apiserver makes
