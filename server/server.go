@@ -53,6 +53,10 @@ type Server struct {
 	engine *gin.Engine
 	pages  *template.Template
 	http   *http.Server
+	// ctx lives as long as the server and ends at Shutdown; terminal
+	// connections outlive their handlers and end with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New returns a Server with all routes registered. It does not listen yet.
@@ -70,6 +74,7 @@ func New(cfg Config) *Server {
 		// package's tests catch; there is no useful way to recover at runtime.
 		pages: template.Must(template.ParseFS(web.Templates, "templates/*.html")),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
@@ -109,6 +114,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections and waits for in-flight requests
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Hijacked terminal connections are not the http.Server's to drain:
+	// closing them with "going away" lets their browsers reconnect to the
+	// next server.
+	s.cancel()
 	if err := s.http.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shut down http server: %w", err)
 	}

@@ -43,7 +43,10 @@ const (
 const closeShellExited = 4000
 
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4 << 10,
+	ReadBufferSize: 1 << 10, // client frames are keystrokes; big pastes still pass, in several reads
+	// Large enough for a whole output frame in one write; pooled, so an
+	// idle connection holds none.
+	WriteBufferSize: 32<<10 + 16,
 	WriteBufferPool: &sync.Pool{},
 	// Origin is checked before the upgrade, in sameOrigin.
 	CheckOrigin: func(*http.Request) bool { return true },
@@ -81,11 +84,18 @@ func (s *Server) handleTerminal(c *gin.Context) {
 	if err != nil {
 		return // the upgrader has answered
 	}
+	// The connection is served from a fresh goroutine and the handler
+	// returns: its stack grew deep through gin and the upgrade, and an idle
+	// terminal would keep it for hours. The server's own context, not the
+	// request's, ends it at shutdown.
 	conn := newWSConn(ws)
-	reason := t.Attach(r.Context(), conn, offset, readOnly)
-	if reason != nil && !errors.Is(reason, terminal.ErrExited) && !errors.Is(reason, terminal.ErrProtocol) {
-		s.log.Debug("terminal detached", "session", c.Param("id"), "reason", reason)
-	}
+	id := c.Param("id")
+	go func() {
+		reason := t.Attach(s.ctx, conn, offset, readOnly)
+		if reason != nil && !errors.Is(reason, terminal.ErrExited) && !errors.Is(reason, terminal.ErrProtocol) {
+			s.log.Debug("terminal detached", "session", id, "reason", reason)
+		}
+	}()
 }
 
 // sameOrigin reports whether the request's Origin, if any, is this host.
@@ -105,35 +115,31 @@ func sameOrigin(r *http.Request) bool {
 type wsConn struct {
 	ws        *websocket.Conn
 	mu        sync.Mutex // gorilla allows one writer at a time; pings are writers too
-	stopPing  chan struct{}
+	pinger    *time.Timer
+	closed    bool
 	closeOnce sync.Once
 	tooBig    bool
 }
 
 func newWSConn(ws *websocket.Conn) *wsConn {
-	c := &wsConn{ws: ws, stopPing: make(chan struct{})}
+	c := &wsConn{ws: ws}
 	ws.SetReadLimit(maxFrame)
 	_ = ws.SetReadDeadline(time.Now().Add(pongWait))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
-	go c.ping()
+	// A timer, not a goroutine per connection: two hundred idle
+	// terminals should not hold two hundred stacks for a ping.
+	c.pinger = time.AfterFunc(pingEvery, c.ping)
 	return c
 }
 
 func (c *wsConn) ping() {
-	t := time.NewTicker(pingEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stopPing:
-			return
-		case <-t.C:
-			c.mu.Lock()
-			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-			c.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err == nil {
+		c.pinger.Reset(pingEvery)
 	}
 }
 
@@ -166,7 +172,7 @@ func (c *wsConn) WriteMessage(p []byte) error {
 // Close sends a close frame saying why, then closes the connection.
 func (c *wsConn) Close(reason error) error {
 	c.closeOnce.Do(func() {
-		close(c.stopPing)
+		c.pinger.Stop()
 		code, text := websocket.CloseNormalClosure, "closed"
 		switch {
 		case c.tooBig:
@@ -179,6 +185,7 @@ func (c *wsConn) Close(reason error) error {
 			code, text = websocket.CloseGoingAway, "server shutting down"
 		}
 		c.mu.Lock()
+		c.closed = true
 		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 		c.mu.Unlock()
 		_ = c.ws.Close()

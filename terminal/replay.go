@@ -9,7 +9,7 @@ type ring struct {
 	start, end int64 // offsets of the oldest byte held and of the next byte to come
 }
 
-const initialRing = 4 << 10
+const initialRing = 1 << 10
 
 func (r *ring) write(p []byte) {
 	if len(p) > r.max {

@@ -64,6 +64,12 @@ type client struct {
 	acking   bool
 	paused   bool
 	closed   bool
+	// A sender goroutine runs only while the client has output to catch
+	// up on, so an idle terminal holds no goroutine for it.
+	sending bool
+	senders sync.WaitGroup
+	w       *serialWriter
+	end     func(error)
 }
 
 // Errors Attach returns, for the transport to turn into close reasons.
@@ -72,11 +78,17 @@ var (
 	ErrProtocol = errors.New("protocol error")
 )
 
-// readBuffer is the size of one read from the shell. Small reads cap
-// throughput (a 1 KiB buffer holds a terminal to a few MB/s).
-const readBuffer = 32 << 10
+// readBuffer is the size of one read from the shell. A pty hands over at
+// most about 4 KiB per read, and every idle shell holds this buffer while
+// it waits, so it is small; throughput comes from sendChunk.
+const readBuffer = 4 << 10
 
-var sendBuffers = sync.Pool{New: func() any { b := make([]byte, 1+readBuffer); return &b }}
+// sendChunk is the most output one frame carries: the sender coalesces
+// what several reads left in the ring, so a flood costs few frames. The
+// buffers are pooled, so idle clients hold none.
+const sendChunk = 32 << 10
+
+var sendBuffers = sync.Pool{New: func() any { b := make([]byte, 1+sendChunk); return &b }}
 
 // New starts reading b's output and returns the Terminal.
 func New(b Backend, opts Options) *Terminal {
@@ -117,14 +129,14 @@ func (t *Terminal) pump() {
 		if n > 0 {
 			t.mu.Lock()
 			t.ring.write(buf[:n])
-			t.cond.Broadcast()
+			t.kickAll()
 			t.mu.Unlock()
 		}
 		if err != nil {
 			code := t.b.Wait()
 			t.mu.Lock()
 			t.exited, t.code = true, code
-			t.cond.Broadcast()
+			t.kickAll()
 			t.mu.Unlock()
 			close(t.done)
 			return
@@ -155,20 +167,12 @@ func (t *Terminal) blocked() bool {
 // reconnecting, or a negative number for everything still held. It returns
 // why the attachment ended, as passed to conn.Close.
 func (t *Terminal) Attach(ctx context.Context, conn Conn, offset int64, readOnly bool) error {
-	c := &client{readOnly: readOnly}
-	t.mu.Lock()
-	c.sent = min(max(offset, t.ring.start), t.ring.end)
-	c.acked = c.sent
-	t.clients[c] = struct{}{}
-	hello := Hello{Offset: c.sent, ReadOnly: readOnly}
-	t.mu.Unlock()
-
-	w := &serialWriter{conn: conn}
+	c := &client{readOnly: readOnly, w: &serialWriter{conn: conn}}
 	var (
 		once   sync.Once
 		reason error
 	)
-	end := func(why error) {
+	c.end = func(why error) {
 		once.Do(func() {
 			reason = why
 			t.mu.Lock()
@@ -177,26 +181,58 @@ func (t *Terminal) Attach(ctx context.Context, conn Conn, offset int64, readOnly
 			t.cond.Broadcast()
 			t.mu.Unlock()
 			if errors.Is(why, ErrProtocol) {
-				_ = w.write(control(MsgError, map[string]string{"message": why.Error()}))
+				_ = c.w.write(control(MsgError, map[string]string{"message": why.Error()}))
 			}
 			_ = conn.Close(why)
 		})
 	}
-	if err := w.write(control(MsgHello, hello)); err != nil {
-		end(nil)
+	t.mu.Lock()
+	c.sent = min(max(offset, t.ring.start), t.ring.end)
+	c.acked = c.sent
+	hello := Hello{Offset: c.sent, ReadOnly: readOnly}
+	// Marked as sending while the hello is written, outside the lock, so
+	// that no output overtakes it.
+	c.sending = true
+	t.clients[c] = struct{}{}
+	t.mu.Unlock()
+	if err := c.w.write(control(MsgHello, hello)); err != nil {
+		c.end(nil)
 		return nil
 	}
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		end(t.send(c, w))
-	}()
-	stop := context.AfterFunc(ctx, func() { end(ctx.Err()) })
-	defer stop()
+	t.mu.Lock()
+	c.sending = false
+	t.kick(c)
+	t.mu.Unlock()
 
-	end(t.receive(c, conn))
-	<-sent
+	stop := context.AfterFunc(ctx, func() { c.end(ctx.Err()) })
+	defer stop()
+	c.end(t.receive(c, conn))
+	c.senders.Wait()
 	return reason
+}
+
+// kickAll starts a sender for every client with output to catch up on.
+// t.mu is held.
+func (t *Terminal) kickAll() {
+	for c := range t.clients {
+		t.kick(c)
+	}
+}
+
+// kick starts c's sender if it has something to send and none is running.
+// t.mu is held.
+func (t *Terminal) kick(c *client) {
+	if c.sending || c.closed || c.paused || !t.exited && c.sent == t.ring.end {
+		return
+	}
+	c.sending = true
+	c.senders.Add(1)
+	go func() {
+		defer c.senders.Done()
+		if err := t.send(c); err != nil {
+			c.end(err)
+		}
+	}()
 }
 
 // serialWriter keeps the sender's output and a final error message from
@@ -212,15 +248,14 @@ func (w *serialWriter) write(p []byte) error {
 	return w.conn.WriteMessage(p)
 }
 
-// send writes output to c from its offset on, then the exit status. It
-// returns ErrExited after the exit status, nil otherwise.
-func (t *Terminal) send(c *client, w *serialWriter) error {
+// send writes output to c until it has caught up, then returns; after the
+// last output of an exited shell it writes the exit status and returns
+// ErrExited. c.sending is set on entry and cleared on return.
+func (t *Terminal) send(c *client) error {
 	for {
 		t.mu.Lock()
-		for !c.closed && (c.paused || !t.exited && c.sent == t.ring.end) {
-			t.cond.Wait()
-		}
-		if c.closed {
+		if c.closed || c.paused || !t.exited && c.sent == t.ring.end {
+			c.sending = false
 			t.mu.Unlock()
 			return nil
 		}
@@ -228,15 +263,16 @@ func (t *Terminal) send(c *client, w *serialWriter) error {
 			gap := map[string]int64{"from": c.sent, "to": t.ring.start}
 			c.sent = t.ring.start
 			t.mu.Unlock()
-			if err := w.write(control(MsgGap, gap)); err != nil {
+			if err := c.w.write(control(MsgGap, gap)); err != nil {
 				return nil
 			}
 			continue
 		}
 		if c.sent == t.ring.end { // and so the shell has exited
 			code := t.code
+			c.sending = false
 			t.mu.Unlock()
-			_ = w.write(control(MsgExit, map[string]int{"code": code}))
+			_ = c.w.write(control(MsgExit, map[string]int{"code": code}))
 			return ErrExited
 		}
 		bp := sendBuffers.Get().(*[]byte)
@@ -248,10 +284,13 @@ func (t *Terminal) send(c *client, w *serialWriter) error {
 		c.sent += int64(n)
 		t.cond.Broadcast() // the pump may be waiting for this client to catch up
 		t.mu.Unlock()
-		err := w.write(buf[:1+n])
+		err := c.w.write(buf[:1+n])
 		sendBuffers.Put(bp)
 		if err != nil {
-			return nil // the client went away
+			t.mu.Lock()
+			c.sending = false
+			t.mu.Unlock()
+			return nil // the client went away; receive sees it too
 		}
 	}
 }
@@ -286,6 +325,7 @@ func (t *Terminal) receive(c *client, conn Conn) error {
 				c.paused = true
 			case MsgResume:
 				c.paused = false
+				t.kick(c)
 			case MsgAck:
 				c.acking = true
 				c.acked = min(m.Ack, c.sent)

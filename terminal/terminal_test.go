@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -378,4 +379,37 @@ func (t *Terminal) written() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.ring.end
+}
+
+func TestRegistryStartsOneShellPerSessionAndRestartsAfterExit(t *testing.T) {
+	var started []*fakeBackend
+	r := NewRegistry(func(_ context.Context, id string) (Backend, error) {
+		if id == "broken" {
+			return nil, errors.New("no shell today")
+		}
+		b := newFakeBackend()
+		started = append(started, b)
+		return b, nil
+	}, Options{})
+	a1, err := r.Get(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := r.Get(context.Background(), "a")
+	if a1 != a2 || len(started) != 1 {
+		t.Fatalf("second Get started another shell (%d started)", len(started))
+	}
+	started[0].exit(0)
+	<-a1.Done()
+	a3, _ := r.Get(context.Background(), "a")
+	if a3 == a1 || len(started) != 2 {
+		t.Errorf("Get after exit did not start a fresh shell")
+	}
+	if _, err := r.Get(context.Background(), "broken"); err == nil || !strings.Contains(err.Error(), "no shell today") {
+		t.Errorf("Get of a failing start = %v", err)
+	}
+	r.CloseAll()
+	if r.Len() != 0 {
+		t.Errorf("%d terminals after CloseAll", r.Len())
+	}
 }
