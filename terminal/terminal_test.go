@@ -212,11 +212,12 @@ func TestPauseHoldsTheShellAndResumeReleasesIt(t *testing.T) {
 	c.in <- []byte("2")
 	syncFrames(t, b, c)
 
-	// The shell may already be in a read when the pause arrives: that read
-	// completes, but it is not sent, and the next is not made.
-	b.outW.Write([]byte("while "))
+	// The pump may already be in a read when the pause arrives: that read
+	// completes, but is not sent, and no further read is made. So of two
+	// writes by the shell, the second cannot complete while paused.
 	wrote := make(chan struct{})
 	go func() {
+		b.outW.Write([]byte("while "))
 		b.outW.Write([]byte("paused"))
 		close(wrote)
 	}()
