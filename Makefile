@@ -13,7 +13,7 @@ CLUSTER_SRC := deploy/cluster/go.mod deploy/cluster/go.sum $(shell find deploy/c
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
 deps: ## Install missing Debian packages and check the Go version
@@ -37,6 +37,10 @@ test: build ## Run every test, including integration tests against the embedded 
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	cd deploy/cluster && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+.PHONY: vendor-xterm
+vendor-xterm: ## Refresh the vendored xterm.js in web/static/vendor from npm
+	hack/vendor-xterm.sh
 
 .PHONY: clean
 clean: ## Remove bin/ (keeps .keiko, the cluster's data)

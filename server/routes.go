@@ -21,6 +21,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/readyz", s.handleReadyz)
 	r.GET("/", s.handleIndex)
 	r.GET("/api/sessions/:id/terminal", s.handleTerminal)
+	r.GET("/terminal/:id", s.handleTerminalPage)
 
 	static, err := fs.Sub(web.Static, "static")
 	if err != nil {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -50,6 +52,27 @@ var upgrader = websocket.Upgrader{
 	WriteBufferPool: &sync.Pool{},
 	// Origin is checked before the upgrade, in sameOrigin.
 	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// terminalPage is the data the full-window terminal page reads.
+type terminalPage struct {
+	Lang string
+	T    map[string]string
+	URL  string // the terminal WebSocket, as a path
+}
+
+// handleTerminalPage renders a full-window terminal for a session. Access
+// is decided by the WebSocket it opens, not here: the page holds nothing.
+func (s *Server) handleTerminalPage(c *gin.Context) {
+	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	page := terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
+	var buf bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&buf, "terminal.html", page); err != nil {
+		s.writeError(c, fmt.Errorf("render terminal page: %w", err))
+		return
+	}
+	c.Header("Vary", "Accept-Language")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
 // handleTerminal upgrades to the terminal WebSocket. The query parameter

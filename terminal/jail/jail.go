@@ -186,8 +186,9 @@ func (j *Jail) args(uid int, home string, argv ...string) []string {
 		a = append(a, "--ro-bind-try", "/etc/"+f, "/etc/"+f)
 	}
 	a = append(a,
-		"--ro-bind-data", "3", "/etc/passwd",
-		"--ro-bind-data", "4", "/etc/group",
+		// bwrap makes data files 0600 unless told otherwise.
+		"--perms", "0644", "--ro-bind-data", "3", "/etc/passwd",
+		"--perms", "0644", "--ro-bind-data", "4", "/etc/group",
 		"--proc", "/proc",
 		"--dev", "/dev",
 		"--perms", "1777", "--tmpfs", "/tmp",

@@ -106,6 +106,10 @@ func TestEchoHello(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "hello") {
 		t.Errorf("echo hello: %q (exit %d)", out, code)
 	}
+	out, code = run(t, sh, "whoami")
+	if code != 0 || !strings.Contains(out, "learner") {
+		t.Errorf("whoami: %q (exit %d)", out, code)
+	}
 }
 
 func TestKubectlWorksOnTheLearnersNamespace(t *testing.T) {
