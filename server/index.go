@@ -25,11 +25,15 @@ func (s *Server) handleIndex(c *gin.Context) {
 		Ready:      s.clusterReady(c.Request.Context()) == nil,
 		Kubeconfig: s.cfg.Kubeconfig,
 	}
-	// Render to a buffer first, so a template error becomes a clean 500
-	// instead of half a page with a 200 status.
+	s.render(c, "index.html", page)
+}
+
+// render writes a page. It renders to a buffer first, so a template error
+// becomes a clean 500 instead of half a page with a 200 status.
+func (s *Server) render(c *gin.Context, name string, data any) {
 	var buf bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&buf, "index.html", page); err != nil {
-		s.writeError(c, fmt.Errorf("render index page: %w", err))
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		s.writeError(c, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
 	c.Header("Vary", "Accept-Language")

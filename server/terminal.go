@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,14 +63,7 @@ type terminalPage struct {
 // is decided by the WebSocket it opens, not here: the page holds nothing.
 func (s *Server) handleTerminalPage(c *gin.Context) {
 	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
-	page := terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
-	var buf bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&buf, "terminal.html", page); err != nil {
-		s.writeError(c, fmt.Errorf("render terminal page: %w", err))
-		return
-	}
-	c.Header("Vary", "Accept-Language")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+	s.render(c, "terminal.html", terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"})
 }
 
 // handleTerminal upgrades to the terminal WebSocket. The query parameter
