@@ -265,7 +265,9 @@ func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, e
 	if err != nil {
 		return nil, fmt.Errorf("start jailed shell: %w", err)
 	}
-	return &Shell{cmd: cmd, pty: f, uid: uid}, nil
+	// Only the process is kept: the Cmd holds bwrap's long argument list
+	// and environment, which an idle shell has no use for.
+	return &Shell{proc: cmd.Process, pty: f, uid: uid}, nil
 }
 
 func (j *Jail) prepareHome(home string, uid int, kubeconfig []byte) error {
@@ -327,7 +329,7 @@ func (j *Jail) Remove(id string) error {
 
 // Shell is a running jailed shell; it implements terminal.Backend.
 type Shell struct {
-	cmd  *exec.Cmd
+	proc *os.Process
 	pty  *os.File
 	uid  int
 	once sync.Once
@@ -352,28 +354,25 @@ func (s *Shell) Resize(cols, rows uint16) error {
 // the init of the jail's pid namespace, so killing it takes every process
 // the learner started with it.
 func (s *Shell) Close() error {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-s.proc.Pid, syscall.SIGKILL)
 	return s.pty.Close()
 }
 
 // Wait returns the shell's exit code.
 func (s *Shell) Wait() int {
 	s.once.Do(func() {
-		err := s.cmd.Wait()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-		case errors.As(err, &ee):
-			s.code = ee.ExitCode()
-		default:
+		st, err := s.proc.Wait()
+		if err != nil {
 			s.code = -1
+			return
 		}
+		s.code = st.ExitCode()
 	})
 	return s.code
 }
 
 // Pid is the host pid of the jail's outermost process.
-func (s *Shell) Pid() int { return s.cmd.Process.Pid }
+func (s *Shell) Pid() int { return s.proc.Pid }
 
 // UID is the host uid the shell runs as.
 func (s *Shell) UID() int { return s.uid }
