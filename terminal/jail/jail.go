@@ -265,9 +265,33 @@ func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, e
 	if err != nil {
 		return nil, fmt.Errorf("start jailed shell: %w", err)
 	}
+	master, err := pollable(f)
+	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+		return nil, err
+	}
 	// Only the process is kept: the Cmd holds bwrap's long argument list
 	// and environment, which an idle shell has no use for.
-	return &Shell{proc: cmd.Process, pty: f, uid: uid}, nil
+	return &Shell{proc: cmd.Process, pty: master, uid: uid}, nil
+}
+
+// pollable returns the pty master as a non-blocking file, which Go's
+// network poller waits on. The file pty returns is blocking: every idle
+// shell would then hold an OS thread in read(2), hundreds of threads for a
+// room of learners.
+func pollable(f *os.File) (*os.File, error) {
+	fd, err := syscall.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("dup pty: %w", err)
+	}
+	syscall.CloseOnExec(fd)
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("pty non-blocking: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), nil
 }
 
 func (j *Jail) prepareHome(home string, uid int, kubeconfig []byte) error {
