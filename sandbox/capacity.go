@@ -21,6 +21,9 @@ func (e *CapacityError) Error() string {
 	return fmt.Sprintf("%s sandbox limit of %d reached", e.Scope, e.Limit)
 }
 
+// RetryAfterHint is when to try again; zero when waiting will not help.
+func (e *CapacityError) RetryAfterHint() time.Duration { return e.RetryAfter }
+
 func capacityError(e *CapacityError) error {
 	msg := fmt.Sprintf("All %d lab environments are in use. Please try again in %s.", e.Limit, e.RetryAfter.Round(time.Second))
 	if e.Scope == "learner" {

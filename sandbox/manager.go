@@ -38,9 +38,13 @@ type Config struct {
 	// deletes ready sandboxes it does not know: a server killed between
 	// provisioning and recording the session must not leave one behind.
 	// Nil, for callers without a session store, keeps them all.
-	Known  func(id string) bool
-	Now    func() time.Time
-	Logger *slog.Logger
+	Known func(id string) bool
+	// OnDelete is told of every sandbox Keiko deletes (expired, orphaned
+	// or ended), so what lives outside the cluster, such as its shell,
+	// goes with it.
+	OnDelete func(id string)
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Manager provisions and tracks sandboxes on one cluster.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -321,6 +322,9 @@ func (m *Manager) deleteNamespace(ctx context.Context, name string, uid types.UI
 	}
 	m.capacity.release(name)
 	m.pool.remove(name)
+	if err == nil && m.cfg.OnDelete != nil {
+		m.cfg.OnDelete(strings.TrimPrefix(name, namespacePrefix))
+	}
 	return err
 }
 

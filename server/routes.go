@@ -15,11 +15,12 @@ import (
 // find every URL Keiko serves in one place.
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
-	r.Use(s.recoverPanics, s.logRequests, securityHeaders)
+	r.Use(s.recoverPanics, s.logRequests, securityHeaders, s.identify)
 
 	r.GET("/healthz", s.handleHealthz)
 	r.GET("/readyz", s.handleReadyz)
 	r.GET("/", s.handleIndex)
+	r.POST("/api/sessions", s.handleStartSession)
 	r.GET("/api/sessions/:id/terminal", s.handleTerminal)
 	r.GET("/terminal/:id", s.handleTerminalPage)
 

@@ -3,6 +3,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"html/template"
@@ -40,6 +41,11 @@ type Config struct {
 	Logger     *slog.Logger // nil discards logs
 	// Terminals serves the terminal WebSocket; nil answers 503 there.
 	Terminals Terminals
+	// Sessions starts learners' sessions; nil answers 503.
+	Sessions Sessions
+	// Secret signs learner cookies. Without one a random secret is used,
+	// and learners lose their sessions when the server restarts.
+	Secret []byte
 }
 
 // probeTimeout bounds each readiness check, so a hung apiserver makes
@@ -66,6 +72,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Probe == nil {
 		cfg.Probe = noCluster{}
+	}
+	if len(cfg.Secret) == 0 {
+		cfg.Secret = make([]byte, 32)
+		if _, err := rand.Read(cfg.Secret); err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
 	}
 	s := &Server{
 		cfg: cfg,

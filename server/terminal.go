@@ -20,8 +20,11 @@ import (
 // may use it: the session's learner writes, its workshop's instructors
 // watch read-only, and anyone else gets keiko.ENOTFOUND, so that the
 // existence of other people's sessions does not leak.
+//
+// release is called when the connection ends, so the session knows when
+// no terminal is connected (and may expire as orphaned).
 type Terminals interface {
-	Terminal(r *http.Request, sessionID string) (t *terminal.Terminal, readOnly bool, err error)
+	Terminal(r *http.Request, sessionID string) (t *terminal.Terminal, readOnly bool, release func(), err error)
 }
 
 // WebSocket limits. A frame bigger than maxFrame is refused: a paste of
@@ -54,16 +57,27 @@ var upgrader = websocket.Upgrader{
 
 // terminalPage is the data the full-window terminal page reads.
 type terminalPage struct {
-	Lang string
-	T    map[string]string
-	URL  string // the terminal WebSocket, as a path
+	Lang    string
+	T       map[string]string
+	URL     string // the terminal WebSocket, as a path
+	Warning string // shown above the terminal when set
+}
+
+// terminalWarner is a Terminals with something every terminal page must
+// say, such as that shells run unjailed.
+type terminalWarner interface {
+	TerminalWarning() string
 }
 
 // handleTerminalPage renders a full-window terminal for a session. Access
 // is decided by the WebSocket it opens, not here: the page holds nothing.
 func (s *Server) handleTerminalPage(c *gin.Context) {
 	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
-	s.render(c, "terminal.html", terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"})
+	page := terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
+	if w, ok := s.cfg.Terminals.(terminalWarner); ok {
+		page.Warning = w.TerminalWarning()
+	}
+	s.render(c, "terminal.html", page)
 }
 
 // handleTerminal upgrades to the terminal WebSocket. The query parameter
@@ -89,13 +103,14 @@ func (s *Server) handleTerminal(c *gin.Context) {
 		s.writeError(c, keiko.Errorf(keiko.EUNAVAILABLE, "Terminals are not available on this server."))
 		return
 	}
-	t, readOnly, err := s.cfg.Terminals.Terminal(r, c.Param("id"))
+	t, readOnly, release, err := s.cfg.Terminals.Terminal(r, c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	ws, err := upgrader.Upgrade(c.Writer, r, nil)
 	if err != nil {
+		release()
 		return // the upgrader has answered
 	}
 	// The connection is served from a fresh goroutine and the handler
@@ -105,6 +120,7 @@ func (s *Server) handleTerminal(c *gin.Context) {
 	conn := newWSConn(ws)
 	id := c.Param("id")
 	go func() {
+		defer release()
 		reason := t.Attach(s.ctx, conn, offset, readOnly)
 		if reason != nil && !errors.Is(reason, terminal.ErrExited) && !errors.Is(reason, terminal.ErrProtocol) {
 			s.log.Debug("terminal detached", "session", id, "reason", reason)

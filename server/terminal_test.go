@@ -44,12 +44,12 @@ func (e *echoShell) Wait() int                   { return 7 }
 
 type fakeTerminals map[string]*terminal.Terminal
 
-func (f fakeTerminals) Terminal(_ *http.Request, id string) (*terminal.Terminal, bool, error) {
+func (f fakeTerminals) Terminal(_ *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
 	t, ok := f[id]
 	if !ok {
-		return nil, false, keiko.Errorf(keiko.ENOTFOUND, "No session %q.", id)
+		return nil, false, nil, keiko.Errorf(keiko.ENOTFOUND, "No session %q.", id)
 	}
-	return t, false, nil
+	return t, false, func() {}, nil
 }
 
 func terminalServer(t *testing.T) (*httptest.Server, fakeTerminals) {

@@ -126,10 +126,10 @@ func newBenchTerminalServerCmd() *cobra.Command {
 
 type benchTerminals struct{ reg *terminal.Registry }
 
-func (b benchTerminals) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, error) {
+func (b benchTerminals) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
 	if !strings.HasPrefix(id, "bench-") {
-		return nil, false, keiko.Errorf(keiko.ENOTFOUND, "No session %q.", id)
+		return nil, false, nil, keiko.Errorf(keiko.ENOTFOUND, "No session %q.", id)
 	}
 	t, err := b.reg.Get(r.Context(), id)
-	return t, false, err
+	return t, false, func() {}, err
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"github.com/keiko-lab/keiko/sandbox"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
+	"github.com/keiko-lab/keiko/terminal/jail"
 )
 
 // serveOptions are serve's flags.
@@ -33,6 +36,7 @@ type serveOptions struct {
 	logLevel    string
 	sandbox     sandboxFlags
 	reapEvery   time.Duration
+	unsafeShell bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -83,6 +87,7 @@ flight, then stops the embedded cluster. A second signal stops it at once.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	o.sandbox.register(f, true)
 	f.DurationVar(&o.reapEvery, "reap-interval", 10*time.Second, "how often expired and orphaned sandboxes are looked for and deleted")
+	f.BoolVar(&o.unsafeShell, "unsafe-local-terminal", false, "when no bubblewrap jail can be made, run learners' shells unjailed, as Keiko's own user (they can then see this machine); without it such terminals are refused")
 	bindEnv(cmd)
 	return cmd
 }
@@ -142,11 +147,19 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
+	secret, err := loadSecret(filepath.Join(dataDir, "secret"))
+	if err != nil {
+		return err
+	}
+	labs := &pendingLab{}
 	srv := server.New(server.Config{
 		Addr:       o.addr,
 		Probe:      cc.probe,
 		Kubeconfig: cc.kubeconfig,
 		Logger:     logger,
+		Sessions:   labs,
+		Terminals:  labs,
+		Secret:     secret,
 	})
 	fmt.Fprintf(stderr, "Keiko is starting on %s\n", url)
 	httpDone := make(chan error, 1)
@@ -178,7 +191,7 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
-			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, stderr); err != nil {
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
 				runErr = err
 				break wait
 			}
@@ -207,6 +220,7 @@ wait:
 		cancel()
 		runErr = errors.Join(runErr, err, <-httpDone)
 	}
+	labs.close()
 	stopCluster()
 	if clusterDone != nil {
 		fmt.Fprintln(stderr, "stopping the embedded cluster…")
@@ -283,12 +297,26 @@ func externalCluster(name string, rc *rest.Config, kubeconfig string) (clusterCo
 	return clusterConn{name: name, probe: p, kubeconfig: kubeconfig, restConfig: func() (*rest.Config, error) { return rest.CopyConfig(rc), nil }}, nil
 }
 
-// startSandboxes reconciles the cluster's sandboxes with this fresh process
-// and starts the reaper and the warm pool, which run until ctx ends.
-func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, stderr io.Writer) error {
+// shellOptions say where and how learners' local shells run.
+type shellOptions struct {
+	homes  string // their home directories, inside the data dir
+	unsafe bool   // --unsafe-local-terminal
+	local  bool   // whether the cluster is the embedded one
+}
+
+// startSandboxes reconciles the cluster's sandboxes with this fresh process,
+// starts the reaper and the warm pool, which run until ctx ends, and opens
+// sessions and terminals to learners.
+func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
 	rc, err := cc.restConfig()
 	if err != nil {
 		return err
+	}
+	var l *lab
+	cfg.OnDelete = func(id string) {
+		if l != nil {
+			l.ended(sh.homes)(id)
+		}
 	}
 	m, err := sandbox.New(rc, cfg)
 	if err != nil {
@@ -301,6 +329,35 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	fmt.Fprintf(stderr, "sandboxes: %d live, %d removed at startup, warm pool of %d filling\n", m.Live(), len(reaped), cfg.PoolSize)
 	go m.RunReaper(ctx, reapEvery)
 	go m.RunPool(ctx)
+
+	var off error
+	var warning string
+	kubectl, err := localcluster.FindBinary()
+	if err != nil {
+		kubectl, err = exec.LookPath("kubectl")
+	}
+	var j *jail.Jail
+	switch {
+	case err != nil:
+		off = errors.New("no kubectl for learners' shells: build keiko-cluster (make build) or install kubectl")
+	default:
+		j, err = jail.New(jail.Config{HomeRoot: sh.homes, Kubectl: kubectl})
+		switch {
+		case err == nil:
+		case sh.unsafe:
+			warning = "This terminal runs without a jail (--unsafe-local-terminal): it can see the whole machine."
+			logger.Warn("learners' terminals run UNJAILED (--unsafe-local-terminal): learners can see this machine", "why", err)
+			fmt.Fprintln(stderr, "WARNING: learners' terminals run unjailed (--unsafe-local-terminal)")
+		default:
+			off = fmt.Errorf("%w; or start Keiko with --unsafe-local-terminal", err)
+		}
+	}
+	if off != nil {
+		logger.Error("learners' terminals are off", "reason", off)
+	}
+	l = newLab(m, j, sh.homes, kubectl)
+	l.off, l.warning = off, warning
+	labs.ready(l)
 	return nil
 }
 
@@ -343,4 +400,24 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
 	}
+}
+
+// loadSecret reads the key that signs learner cookies, creating it on
+// first start, so learners keep their sessions across restarts.
+func loadSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("read cookie secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("make cookie secret: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write cookie secret: %w", err)
+	}
+	return b, nil
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/keiko-lab/keiko/internal/clustertest"
 )
@@ -47,6 +52,8 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if !strings.Contains(out.String(), "sandboxes: 0 live") {
 		t.Errorf("serve did not report reconciling sandboxes:\n%s", out.String())
 	}
+
+	t.Run("a learner's session and jailed terminal", func(t *testing.T) { learnerTerminal(t, url) })
 
 	t.Run("existing cluster by kubeconfig", func(t *testing.T) {
 		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}
@@ -112,4 +119,77 @@ func clusterProcesses(t *testing.T, dataDir string) []int {
 		}
 	}
 	return pids
+}
+
+// learnerTerminal starts a session as a browser would, opens its terminal,
+// and types into the jailed shell; other learners and other sites are
+// refused.
+func learnerTerminal(t *testing.T, base string) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"kubernetes-basics"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct {
+		ID        string    `json:"id"`
+		Namespace string    `json:"namespace"`
+		ExpiresAt time.Time `json:"expiresAt"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated || sess.ID == "" || sess.Namespace == "" || sess.ExpiresAt.IsZero() {
+		t.Fatalf("POST /api/sessions: %d %+v %v", resp.StatusCode, sess, err)
+	}
+
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + sess.ID + "/terminal"
+	u, _ := neturl.Parse(base)
+	cookies := http.Header{"Origin": {base}}
+	for _, c := range jar.Cookies(u) {
+		cookies.Add("Cookie", c.String())
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, cookies)
+	if err != nil {
+		t.Fatalf("learner's own terminal: %v", err)
+	}
+	defer ws.Close()
+	// Split words keep the typed line's echo from matching the output.
+	ws.WriteMessage(websocket.BinaryMessage, []byte("0echo hel''lo; kubectl config view --minify -o jsonpath='{..namespace}'; echo ' do''ne'\r"))
+	var out strings.Builder
+	ws.SetReadDeadline(time.Now().Add(time.Minute))
+	for !strings.Contains(out.String(), " done") {
+		_, f, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("reading the terminal: %v; so far:\n%s", err, out.String())
+		}
+		if len(f) > 0 && f[0] == '0' {
+			out.Write(f[1:])
+		}
+	}
+	if !strings.Contains(out.String(), "hello") || !strings.Contains(out.String(), sess.Namespace) {
+		t.Errorf("terminal output lacks hello or the namespace %s:\n%s", sess.Namespace, out.String())
+	}
+
+	refused := []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"another learner", http.Header{"Origin": {base}}, http.StatusNotFound},
+		{"a foreign site with the learner's cookie", http.Header{"Origin": {"https://evil.example"}, "Cookie": cookies["Cookie"]}, http.StatusUnauthorized},
+	}
+	for _, r := range refused {
+		c, resp, err := websocket.DefaultDialer.Dial(wsURL, r.header)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s opened the terminal", r.name)
+			continue
+		}
+		if resp == nil || resp.StatusCode != r.want {
+			t.Errorf("%s: %v, want status %d", r.name, resp, r.want)
+		}
+	}
 }

@@ -340,6 +340,49 @@ func (j *Jail) uid(id string) int {
 	return u
 }
 
+// StartUnjailed starts terminal id's shell without a jail, as Keiko's own
+// user: only for --unsafe-local-terminal, where no jail can be made and an
+// operator has said that learners may see the whole machine.
+func StartUnjailed(homeRoot, kubectl, id string, kubeconfig []byte, cols, rows uint16) (*Shell, error) {
+	if id == "" || filepath.Base(id) != id || id[0] == '.' {
+		return nil, fmt.Errorf("invalid terminal id %q", id)
+	}
+	home := filepath.Join(homeRoot, id)
+	bin := filepath.Join(home, ".keiko", "bin")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return nil, fmt.Errorf("create home: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".kube"), 0o700); err != nil {
+		return nil, fmt.Errorf("create home: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".kube", "config"), kubeconfig, 0o600); err != nil {
+		return nil, fmt.Errorf("write kubeconfig: %w", err)
+	}
+	link := filepath.Join(bin, "kubectl")
+	if _, err := os.Lstat(link); os.IsNotExist(err) {
+		if err := os.Symlink(kubectl, link); err != nil {
+			return nil, fmt.Errorf("link kubectl: %w", err)
+		}
+	}
+	cmd := exec.Command("/bin/bash", "-i")
+	cmd.Dir = home
+	cmd.Env = []string{
+		"HOME=" + home, "KUBECONFIG=" + filepath.Join(home, ".kube", "config"),
+		"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin", "TERM=xterm-256color", "LANG=C.UTF-8",
+	}
+	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: max(cols, 1), Rows: max(rows, 1)}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
+	if err != nil {
+		return nil, fmt.Errorf("start shell: %w", err)
+	}
+	master, err := pollable(f)
+	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+		return nil, err
+	}
+	return &Shell{proc: cmd.Process, pty: master, uid: os.Geteuid()}, nil
+}
+
 // Remove deletes terminal id's home; call it when the session ends.
 func (j *Jail) Remove(id string) error {
 	j.mu.Lock()

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/keiko-lab/keiko"
+	"github.com/keiko-lab/keiko/sandbox"
+	"github.com/keiko-lab/keiko/server"
+	"github.com/keiko-lab/keiko/terminal"
+	"github.com/keiko-lab/keiko/terminal/jail"
+)
+
+// lab joins the adapters for serve: a session is a sandbox, and its
+// terminal is a shell whose kubeconfig is the sandbox's. It implements
+// server.Sessions and server.Terminals.
+type lab struct {
+	sandboxes *sandbox.Manager
+	terms     *terminal.Registry
+	off       error  // why terminals are refused, if they are
+	warning   string // shown on terminal pages, for unjailed shells
+}
+
+// newLab starts shells in j, or unjailed when j is nil (only with
+// --unsafe-local-terminal).
+func newLab(m *sandbox.Manager, j *jail.Jail, homes, kubectl string) *lab {
+	l := &lab{sandboxes: m}
+	l.terms = terminal.NewRegistry(func(ctx context.Context, id string) (terminal.Backend, error) {
+		sb, err := m.Kubeconfig(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if j == nil {
+			return jail.StartUnjailed(homes, kubectl, id, sb.Kubeconfig, 80, 24)
+		}
+		return j.Start(id, sb.Kubeconfig, 80, 24)
+	}, terminal.Options{})
+	return l
+}
+
+// ended closes a deleted sandbox's shell and removes its home.
+func (l *lab) ended(homes string) func(id string) {
+	return func(id string) {
+		l.terms.Close(id)
+		if id != "" && filepath.Base(id) == id {
+			_ = os.RemoveAll(filepath.Join(homes, id))
+		}
+	}
+}
+
+func (l *lab) Start(ctx context.Context, learnerID, scenarioID string) (keiko.Session, error) {
+	sb, err := l.sandboxes.Provision(ctx, sandbox.Request{LearnerID: learnerID, ScenarioID: scenarioID})
+	if err != nil {
+		return keiko.Session{}, err
+	}
+	return keiko.Session{
+		ID: sb.ID, LearnerID: learnerID, ScenarioID: scenarioID,
+		Namespace: sb.Namespace, CreatedAt: sb.CreatedAt, ExpiresAt: sb.ExpiresAt,
+	}, nil
+}
+
+// Terminal gives a session's terminal to its learner only. Anyone else is
+// told it does not exist, so ids cannot be probed.
+func (l *lab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
+	ctx := r.Context()
+	notFound := keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
+	sb, err := l.sandboxes.Get(ctx, id)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if learner := server.LearnerID(r); learner == "" || sb.LearnerID != learner || sb.State != sandbox.StateReady {
+		return nil, false, nil, notFound
+	}
+	if l.off != nil {
+		return nil, false, nil, keiko.Errorf(keiko.EUNAVAILABLE, "Terminals are off on this server: %v", l.off)
+	}
+	t, err := l.terms.Get(ctx, id)
+	if err != nil {
+		return nil, false, nil, &keiko.Error{Code: keiko.EINTERNAL, Message: "Could not start your terminal.", Op: "lab.Terminal", Err: err}
+	}
+	detach, err := l.sandboxes.Attach(ctx, id)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return t, false, detach, nil
+}
+
+// pendingLab stands in for the lab until the cluster is ready: the web
+// server answers from the first second, and learners who come early are
+// told to wait rather than refused.
+type pendingLab struct {
+	mu  sync.Mutex
+	lab *lab
+}
+
+func (p *pendingLab) ready(l *lab) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lab = l
+}
+
+func (p *pendingLab) get() (*lab, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lab == nil {
+		return nil, keiko.Errorf(keiko.EUNAVAILABLE, "Keiko is still starting; try again in a few seconds.")
+	}
+	return p.lab, nil
+}
+
+func (p *pendingLab) Start(ctx context.Context, learnerID, scenarioID string) (keiko.Session, error) {
+	l, err := p.get()
+	if err != nil {
+		return keiko.Session{}, err
+	}
+	return l.Start(ctx, learnerID, scenarioID)
+}
+
+func (p *pendingLab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
+	l, err := p.get()
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return l.Terminal(r, id)
+}
+
+// TerminalWarning is shown on terminal pages: empty unless shells run
+// unjailed.
+func (p *pendingLab) TerminalWarning() string {
+	if l, err := p.get(); err == nil {
+		return l.warning
+	}
+	return ""
+}
+
+// close ends every shell, at shutdown.
+func (p *pendingLab) close() {
+	if l, err := p.get(); err == nil {
+		l.terms.CloseAll()
+	}
+}
