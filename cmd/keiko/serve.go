@@ -312,9 +312,9 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	if err != nil {
 		return err
 	}
-	var l *lab
+	// The reaper may delete a sandbox before the lab exists; labs guards it.
 	cfg.OnDelete = func(id string) {
-		if l != nil {
+		if l, err := labs.get(); err == nil {
 			l.ended(sh.homes)(id)
 		}
 	}
@@ -355,7 +355,7 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	if off != nil {
 		logger.Error("learners' terminals are off", "reason", off)
 	}
-	l = newLab(m, j, sh.homes, kubectl)
+	l := newLab(m, j, sh.homes, kubectl)
 	l.off, l.warning = off, warning
 	labs.ready(l)
 	return nil
