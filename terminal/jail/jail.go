@@ -260,10 +260,14 @@ func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, e
 		return nil, err
 	}
 	defer closeFiles(cmd)
-	attrs := &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: max(cols, 1), Rows: max(rows, 1)}, attrs)
+	return startShell(cmd, uid, cols, rows)
+}
+
+// startShell starts cmd behind a pty in its own session.
+func startShell(cmd *exec.Cmd, uid int, cols, rows uint16) (*Shell, error) {
+	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: max(cols, 1), Rows: max(rows, 1)}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
 	if err != nil {
-		return nil, fmt.Errorf("start jailed shell: %w", err)
+		return nil, fmt.Errorf("start shell: %w", err)
 	}
 	master, err := pollable(f)
 	if err != nil {
@@ -370,17 +374,7 @@ func StartUnjailed(homeRoot, kubectl, id string, kubeconfig []byte, cols, rows u
 		"HOME=" + home, "KUBECONFIG=" + filepath.Join(home, ".kube", "config"),
 		"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin", "TERM=xterm-256color", "LANG=C.UTF-8",
 	}
-	f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Cols: max(cols, 1), Rows: max(rows, 1)}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
-	if err != nil {
-		return nil, fmt.Errorf("start shell: %w", err)
-	}
-	master, err := pollable(f)
-	if err != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_, _ = cmd.Process.Wait()
-		return nil, err
-	}
-	return &Shell{proc: cmd.Process, pty: master, uid: os.Geteuid()}, nil
+	return startShell(cmd, os.Geteuid(), cols, rows)
 }
 
 // Remove deletes terminal id's home; call it when the session ends.
