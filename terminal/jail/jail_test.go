@@ -226,3 +226,27 @@ func sleepers(t *testing.T) int {
 	}
 	return n
 }
+
+// TestUnjailedShell covers --unsafe-local-terminal: no jail, but still the
+// learner's own home, KUBECONFIG and kubectl.
+func TestUnjailedShell(t *testing.T) {
+	e := newEnv(t)
+	bin, err := clustertest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes := filepath.Join(e.dataDir, "unjailed")
+	sh, err := jail.StartUnjailed(homes, bin, "open", e.kubeconfig, 80, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sh.Close(); sh.Wait() })
+	out, code := run(t, sh, "echo $HOME $KUBECONFIG; kubectl config view --minify -o jsonpath='{..namespace}'")
+	home := filepath.Join(homes, "open")
+	if code != 0 || !strings.Contains(out, home+" "+filepath.Join(home, ".kube", "config")) || !strings.Contains(out, e.namespace) {
+		t.Errorf("unjailed shell: %q (exit %d)", out, code)
+	}
+	if _, err := jail.StartUnjailed(homes, bin, "../escape", e.kubeconfig, 80, 24); err == nil {
+		t.Error("a terminal id with a path in it was accepted")
+	}
+}
