@@ -2,11 +2,7 @@ package sandbox
 
 import (
 	"context"
-	"fmt"
 	"sync"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // activity counts connected terminals per sandbox in this process, so the
@@ -61,12 +57,7 @@ func (m *Manager) leave(id string) {
 // markOrphaned sets the orphan mark to since, or removes it when since is
 // empty.
 func (m *Manager) markOrphaned(ctx context.Context, ns, since string) error {
-	value := "null"
-	if since != "" {
-		value = fmt.Sprintf("%q", since)
-	}
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%s}}}`, AnnotationOrphanedSince, value)
-	if _, err := m.client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if err := m.patchNamespace(ctx, ns, "annotations", AnnotationOrphanedSince, since); err != nil {
 		return m.apiError("mark activity", err)
 	}
 	return nil

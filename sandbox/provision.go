@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,11 +111,7 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 	}
 
 	var token string
-	mark := func() error {
-		patch := fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, LabelState, final)
-		_, err := c.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
-		return err
-	}
+	mark := func() error { return m.patchNamespace(ctx, ns, "labels", LabelState, final) }
 	issued := make(chan struct{})
 	issue := func() (err error) {
 		defer close(issued)
@@ -223,6 +220,36 @@ func (m *Manager) Get(ctx context.Context, id string) (*Sandbox, error) {
 // Kubeconfig issues a fresh token for sandbox id, as a reconnecting
 // terminal needs.
 func (m *Manager) Kubeconfig(ctx context.Context, id string) (*Sandbox, error) {
+	sb, err := m.ready(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.withKubeconfig(ctx, sb)
+}
+
+// Extend moves sandbox id's expiry to d from now, or from its current
+// expiry if that is later, and returns it with a token that lasts as long.
+func (m *Manager) Extend(ctx context.Context, id string, d time.Duration) (*Sandbox, error) {
+	if d <= 0 {
+		return nil, keiko.Errorf(keiko.EINVALID, "Extension must be positive, not %s.", d)
+	}
+	sb, err := m.ready(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if now := m.now(); sb.ExpiresAt.Before(now) {
+		sb.ExpiresAt = now
+	}
+	sb.ExpiresAt = sb.ExpiresAt.Add(d)
+	if err := m.patchNamespace(ctx, sb.Namespace, "annotations", AnnotationExpiresAt, formatTime(sb.ExpiresAt)); err != nil {
+		return nil, m.apiError("extend", err)
+	}
+	m.capacity.setExpiry(sb.Namespace, sb.ExpiresAt)
+	return m.withKubeconfig(ctx, sb)
+}
+
+// ready returns sandbox id if it is ready for a learner.
+func (m *Manager) ready(ctx context.Context, id string) (*Sandbox, error) {
 	sb, err := m.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -230,6 +257,12 @@ func (m *Manager) Kubeconfig(ctx context.Context, id string) (*Sandbox, error) {
 	if sb.State != StateReady {
 		return nil, keiko.Errorf(keiko.ECONFLICT, "Lab environment %s is not ready.", id)
 	}
+	return sb, nil
+}
+
+// withKubeconfig gives sb a kubeconfig with a token that lasts until its
+// expiry.
+func (m *Manager) withKubeconfig(ctx context.Context, sb *Sandbox) (*Sandbox, error) {
 	token, err := m.token(ctx, sb.Namespace, sb.ExpiresAt)
 	if err != nil {
 		return nil, m.apiError("issue token", err)
@@ -240,30 +273,17 @@ func (m *Manager) Kubeconfig(ctx context.Context, id string) (*Sandbox, error) {
 	return sb, nil
 }
 
-// Extend moves sandbox id's expiry to d from now, or from its current
-// expiry if that is later, and returns it with a token that lasts as long.
-func (m *Manager) Extend(ctx context.Context, id string, d time.Duration) (*Sandbox, error) {
-	if d <= 0 {
-		return nil, keiko.Errorf(keiko.EINVALID, "Extension must be positive, not %s.", d)
+// patchNamespace sets one label or annotation (field "labels" or
+// "annotations") on ns; an empty value removes it. Each mark Keiko keeps
+// on a sandbox is one such merge patch.
+func (m *Manager) patchNamespace(ctx context.Context, ns, field, key, value string) error {
+	v := "null"
+	if value != "" {
+		v = strconv.Quote(value)
 	}
-	sb, err := m.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if sb.State != StateReady {
-		return nil, keiko.Errorf(keiko.ECONFLICT, "Lab environment %s is not ready.", id)
-	}
-	expires := sb.ExpiresAt
-	if now := m.now(); expires.Before(now) {
-		expires = now
-	}
-	expires = expires.Add(d)
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, AnnotationExpiresAt, formatTime(expires))
-	if _, err := m.client.CoreV1().Namespaces().Patch(ctx, sb.Namespace, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return nil, m.apiError("extend", err)
-	}
-	m.capacity.setExpiry(sb.Namespace, expires)
-	return m.Kubeconfig(ctx, id)
+	patch := fmt.Appendf(nil, `{"metadata":{%q:{%q:%s}}}`, field, key, v)
+	_, err := m.client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }
 
 // Delete ends sandbox id. The namespace goes in the background: the

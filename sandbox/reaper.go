@@ -23,9 +23,8 @@ type Reaped struct {
 
 // Reconcile brings a freshly started Keiko in line with the cluster. Only
 // the one server that provisions may call it, once, before it provisions:
-// it
-// installs the admission guard, deletes every half-provisioned sandbox (no
-// provisioning can be in flight before this process starts one), marks
+// it installs the admission guard, deletes every half-provisioned sandbox
+// (no provisioning can be in flight before this process starts one), marks
 // every ready sandbox orphaned (no terminal can be connected to a process
 // that just started), and rebuilds capacity and the warm pool.
 func (m *Manager) Reconcile(ctx context.Context) ([]Reaped, error) {
