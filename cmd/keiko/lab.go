@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/keiko-lab/keiko"
@@ -18,16 +16,20 @@ import (
 // terminal is a shell whose kubeconfig is the sandbox's. It implements
 // server.Sessions and server.Terminals.
 type lab struct {
-	sandboxes *sandbox.Manager
-	terms     *terminal.Registry
-	off       error  // why terminals are refused, if they are
-	warning   string // shown on terminal pages, for unjailed shells
+	sandboxes  *sandbox.Manager
+	terms      *terminal.Registry
+	removeHome func(id string) error
+	off        error  // why terminals are refused, if they are
+	warning    string // shown on terminal pages, for unjailed shells
 }
 
 // newLab starts shells in j, or unjailed when j is nil (only with
 // --unsafe-local-terminal).
 func newLab(m *sandbox.Manager, j *jail.Jail, homes, kubectl string) *lab {
-	l := &lab{sandboxes: m}
+	l := &lab{sandboxes: m, removeHome: func(id string) error { return jail.RemoveHome(homes, id) }}
+	if j != nil {
+		l.removeHome = j.Remove
+	}
 	l.terms = terminal.NewRegistry(func(ctx context.Context, id string) (terminal.Backend, error) {
 		sb, err := m.Kubeconfig(ctx, id)
 		if err != nil {
@@ -42,13 +44,9 @@ func newLab(m *sandbox.Manager, j *jail.Jail, homes, kubectl string) *lab {
 }
 
 // ended closes a deleted sandbox's shell and removes its home.
-func (l *lab) ended(homes string) func(id string) {
-	return func(id string) {
-		l.terms.Close(id)
-		if id != "" && filepath.Base(id) == id {
-			_ = os.RemoveAll(filepath.Join(homes, id))
-		}
-	}
+func (l *lab) ended(id string) {
+	l.terms.Close(id)
+	_ = l.removeHome(id) // an id that names no home has nothing to remove
 }
 
 func (l *lab) Start(ctx context.Context, learnerID, scenarioID string) (keiko.Session, error) {

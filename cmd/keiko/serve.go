@@ -315,7 +315,7 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	// The reaper may delete a sandbox before the lab exists; labs guards it.
 	cfg.OnDelete = func(id string) {
 		if l, err := labs.get(); err == nil {
-			l.ended(sh.homes)(id)
+			l.ended(id)
 		}
 	}
 	m, err := sandbox.New(rc, cfg)

@@ -235,8 +235,8 @@ func (j *Jail) Home(id string) string { return filepath.Join(j.cfg.HomeRoot, id)
 // The home directory persists until Remove, so a reconnect or a new shell
 // for the same session finds the learner's files.
 func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, error) {
-	if id == "" || filepath.Base(id) != id || id[0] == '.' {
-		return nil, fmt.Errorf("invalid terminal id %q", id)
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	uid := j.uid(id)
 	home := j.Home(id)
@@ -299,19 +299,14 @@ func pollable(f *os.File) (*os.File, error) {
 }
 
 func (j *Jail) prepareHome(home string, uid int, kubeconfig []byte) error {
-	kube := filepath.Join(home, ".kube")
-	if err := os.MkdirAll(kube, 0o700); err != nil {
-		return fmt.Errorf("create home: %w", err)
+	if err := writeKubeconfig(home, kubeconfig); err != nil {
+		return err
 	}
 	rc := filepath.Join(home, ".bashrc")
 	if _, err := os.Stat(rc); os.IsNotExist(err) {
 		if err := os.WriteFile(rc, []byte(bashrc), 0o644); err != nil {
 			return fmt.Errorf("write .bashrc: %w", err)
 		}
-	}
-	// Rewritten at every start: the token may have been renewed.
-	if err := os.WriteFile(filepath.Join(kube, "config"), kubeconfig, 0o600); err != nil {
-		return fmt.Errorf("write kubeconfig: %w", err)
 	}
 	if !j.asRoot {
 		return nil
@@ -348,19 +343,16 @@ func (j *Jail) uid(id string) int {
 // user: only for --unsafe-local-terminal, where no jail can be made and an
 // operator has said that learners may see the whole machine.
 func StartUnjailed(homeRoot, kubectl, id string, kubeconfig []byte, cols, rows uint16) (*Shell, error) {
-	if id == "" || filepath.Base(id) != id || id[0] == '.' {
-		return nil, fmt.Errorf("invalid terminal id %q", id)
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	home := filepath.Join(homeRoot, id)
 	bin := filepath.Join(home, ".keiko", "bin")
 	if err := os.MkdirAll(bin, 0o700); err != nil {
 		return nil, fmt.Errorf("create home: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(home, ".kube"), 0o700); err != nil {
-		return nil, fmt.Errorf("create home: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(home, ".kube", "config"), kubeconfig, 0o600); err != nil {
-		return nil, fmt.Errorf("write kubeconfig: %w", err)
+	if err := writeKubeconfig(home, kubeconfig); err != nil {
+		return nil, err
 	}
 	link := filepath.Join(bin, "kubectl")
 	if _, err := os.Lstat(link); os.IsNotExist(err) {
@@ -377,15 +369,44 @@ func StartUnjailed(homeRoot, kubectl, id string, kubeconfig []byte, cols, rows u
 	return startShell(cmd, os.Geteuid(), cols, rows)
 }
 
-// Remove deletes terminal id's home; call it when the session ends.
+// Remove deletes terminal id's home and frees its uid; call it when the
+// session ends.
 func (j *Jail) Remove(id string) error {
 	j.mu.Lock()
 	delete(j.uids, id)
 	j.mu.Unlock()
+	return RemoveHome(j.cfg.HomeRoot, id)
+}
+
+// RemoveHome deletes terminal id's home under homeRoot, for shells
+// started with or without a jail.
+func RemoveHome(homeRoot, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(homeRoot, id))
+}
+
+// checkID refuses ids that are not a single path element of a home, so
+// no id can name a directory outside the homes.
+func checkID(id string) error {
 	if id == "" || filepath.Base(id) != id || id[0] == '.' {
 		return fmt.Errorf("invalid terminal id %q", id)
 	}
-	return os.RemoveAll(j.Home(id))
+	return nil
+}
+
+// writeKubeconfig puts the learner's kubeconfig in ~/.kube/config. It is
+// rewritten at every start: the token may have been renewed.
+func writeKubeconfig(home string, kubeconfig []byte) error {
+	kube := filepath.Join(home, ".kube")
+	if err := os.MkdirAll(kube, 0o700); err != nil {
+		return fmt.Errorf("create home: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(kube, "config"), kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
 }
 
 // Shell is a running jailed shell; it implements terminal.Backend.
