@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/keiko-lab/keiko/internal/clustertest"
+	"github.com/keiko-lab/keiko/localcluster"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
@@ -314,7 +315,7 @@ func TestSecondClusterOnSameDataDirIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := clustertest.FreePort()
+	port, err := localcluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,6 +157,50 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Start runs the cluster in the background until ctx ends and waits, for
+// at most timeout, until it is ready. The returned channel yields Run's
+// result once ctx has ended and the cluster has stopped. A cluster that
+// gives up before it is ready is reported at once, not at the timeout.
+func (c *Cluster) Start(ctx context.Context, timeout time.Duration) (<-chan error, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Run(runCtx) }()
+
+	waitCtx, cancelWait := context.WithTimeout(ctx, timeout)
+	defer cancelWait()
+	ready := make(chan error, 1)
+	go func() { ready <- c.WaitReady(waitCtx) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			cancel()
+			<-stopped
+			return nil, err
+		}
+	case err := <-stopped:
+		cancel()
+		return nil, fmt.Errorf("cluster stopped before it was ready: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		cancel()
+		done <- <-stopped
+	}()
+	return done, nil
+}
+
+// FreePort returns a loopback port that was free a moment ago, for a
+// cluster that must not collide with another.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Run starts keiko-cluster and keeps it running until ctx ends, then stops

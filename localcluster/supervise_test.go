@@ -60,7 +60,7 @@ func TestRunGivesUpOnAClusterThatNeverStarts(t *testing.T) {
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	port, err := clustertest.FreePort()
+	port, err := localcluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"text/tabwriter"
@@ -74,26 +73,23 @@ func benchCluster(ctx context.Context, kubeconfig string, progress io.Writer) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := localcluster.FreePort()
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	c := localcluster.New(localcluster.Options{Binary: bin, DataDir: dir, Port: port, Output: progress})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
+	stopped, err := c.Start(runCtx, 2*time.Minute)
+	if err != nil {
+		cancel()
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
 	stop := func() {
 		cancel()
-		<-done
+		<-stopped
 		os.RemoveAll(dir)
-	}
-	waitCtx, cancelWait := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelWait()
-	if err := c.WaitReady(waitCtx); err != nil {
-		stop()
-		return nil, nil, err
 	}
 	rc, err := c.RESTConfig()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/keiko-lab/keiko/internal/clustertest"
+	"github.com/keiko-lab/keiko/localcluster"
 )
 
 // TestServeEmbeddedCluster runs serve as `make run` does: no kubeconfig, so
@@ -27,7 +28,7 @@ func TestServeEmbeddedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	port, err := clustertest.FreePort()
+	port, err := localcluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -70,37 +69,16 @@ func Start(ctx context.Context, dataDir string, out *bytes.Buffer) (*localcluste
 	if err != nil {
 		return nil, nil, err
 	}
-	port, err := FreePort()
+	port, err := localcluster.FreePort()
 	if err != nil {
 		return nil, nil, err
 	}
 	c := localcluster.New(localcluster.Options{Binary: bin, DataDir: dataDir, Port: port, Output: &syncWriter{w: out}})
-	stopped := make(chan error, 1)
-	runCtx, cancel := context.WithCancel(ctx)
-	go func() { stopped <- c.Run(runCtx) }()
-
-	waitCtx, cancelWait := context.WithTimeout(ctx, startTimeout)
-	defer cancelWait()
-	ready := make(chan error, 1)
-	go func() { ready <- c.WaitReady(waitCtx) }()
-	select {
-	case err := <-ready:
-		if err != nil {
-			cancel()
-			<-stopped
-			return nil, nil, err
-		}
-	case err := <-stopped:
-		cancel()
-		return nil, nil, fmt.Errorf("cluster stopped before it was ready: %v", err)
+	stopped, err := c.Start(ctx, startTimeout)
+	if err != nil {
+		return nil, nil, err
 	}
-	done := make(chan error, 1)
-	go func() {
-		<-ctx.Done()
-		cancel()
-		done <- <-stopped
-	}()
-	return c, done, nil
+	return c, stopped, nil
 }
 
 // LogTail is the end of a cluster's component log, for failure messages:
@@ -187,16 +165,6 @@ func Binary() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// FreePort returns a loopback port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 type syncWriter struct {
