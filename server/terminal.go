@@ -174,22 +174,20 @@ func (c *wsConn) ping() {
 }
 
 func (c *wsConn) ReadMessage() ([]byte, error) {
-	for {
-		kind, data, err := c.ws.ReadMessage()
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				c.tooBig = true
-			}
-			return nil, err
+	kind, data, err := c.ws.ReadMessage()
+	if err != nil {
+		if errors.Is(err, websocket.ErrReadLimit) {
+			c.tooBig = true
 		}
-		// Any frame from the client is a sign of life; pongs extend the
-		// deadline only to pongWait, frames to the idle timeout.
-		_ = c.ws.SetReadDeadline(time.Now().Add(idleTimeout))
-		if kind != websocket.BinaryMessage {
-			return []byte{}, nil // decodes as an empty frame: a protocol error
-		}
-		return data, nil
+		return nil, err
 	}
+	// Any frame from the client is a sign of life; pongs extend the
+	// deadline only to pongWait, frames to the idle timeout.
+	_ = c.ws.SetReadDeadline(time.Now().Add(idleTimeout))
+	if kind != websocket.BinaryMessage {
+		return []byte{}, nil // decodes as an empty frame: a protocol error
+	}
+	return data, nil
 }
 
 func (c *wsConn) WriteMessage(p []byte) error {
