@@ -16,7 +16,10 @@ import (
 // TerminalOptions size a terminal benchmark against a running server.
 type TerminalOptions struct {
 	URL       string // the server, http://host:port
-	ServerPID int    // for its memory
+	ServerPID int    // for its memory; 0 to leave memory out
+	// TTYD says the server is ttyd, whose protocol Keiko's is modelled on,
+	// so that the same client measures both side by side.
+	TTYD     bool
 	Idle      int    // terminals to hold open while measuring echo latency
 	Echoes    int    // keystrokes to time
 	SeqN      int    // `seq 1 N` for throughput
@@ -57,7 +60,7 @@ func Terminal(ctx context.Context, opts TerminalOptions) (*TerminalReport, error
 	}
 
 	fmt.Fprintf(opts.Progress, "opening 1 terminal…\n")
-	first, err := openTerminal(opts.URL, "bench-0")
+	first, err := openTerminal(opts, "bench-0")
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +80,7 @@ func Terminal(ctx context.Context, opts TerminalOptions) (*TerminalReport, error
 
 	fmt.Fprintf(opts.Progress, "opening %d idle terminals…\n", opts.Idle-1)
 	for i := 1; i < opts.Idle; i++ {
-		c, err := openTerminal(opts.URL, "bench-"+strconv.Itoa(i))
+		c, err := openTerminal(opts, "bench-"+strconv.Itoa(i))
 		if err != nil {
 			return nil, fmt.Errorf("terminal %d: %w", i, err)
 		}
@@ -110,10 +113,21 @@ type termClient struct {
 	buf []byte // reused for every frame, so the client's own garbage does not slow the run
 }
 
-func openTerminal(base, id string) (*termClient, error) {
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/api/sessions/"+id+"/terminal", nil)
+func openTerminal(opts TerminalOptions, id string) (*termClient, error) {
+	base := "ws" + strings.TrimPrefix(opts.URL, "http")
+	url, dialer := base+"/api/sessions/"+id+"/terminal", websocket.Dialer{}
+	if opts.TTYD {
+		url, dialer.Subprotocols = base+"/ws", []string{"tty"}
+	}
+	ws, _, err := dialer.Dial(url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TTYD { // ttyd starts the shell on this first message
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"AuthToken":"","columns":80,"rows":24}`)); err != nil {
+			ws.Close()
+			return nil, err
+		}
 	}
 	c := &termClient{ws: ws, buf: make([]byte, 64<<10)}
 	if _, err := c.readUntil("$ "); err != nil { // hello, then the prompt
@@ -195,8 +209,11 @@ func (c *termClient) next() ([]byte, error) {
 	}
 }
 
-// rss is a process's resident memory in kB.
+// rss is a process's resident memory in kB, or 0 for pid 0.
 func rss(pid int) (int64, error) {
+	if pid == 0 {
+		return 0, nil
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, fmt.Errorf("server memory: %w", err)

@@ -28,13 +28,22 @@ import (
 
 func newBenchTerminalCmd() *cobra.Command {
 	opts := bench.DefaultTerminalOptions()
+	var ttyd string
+	var ttydPID int
 	cmd := &cobra.Command{
 		Use:   "terminal",
 		Short: "Terminal throughput (seq 1 3000000), keystroke echo latency and server memory per terminal",
 		Long: `Starts a Keiko terminal server in a child process (so its memory is
 measured alone), with real jailed shells, and drives its WebSocket endpoint:
 throughput of seq 1 N, keystroke echo latency with --idle terminals open,
-and the server's resident memory with 1 and --idle terminals.`,
+and the server's resident memory with 1 and --idle terminals.
+
+With --ttyd, the same client then measures a running ttyd the same way, for
+a side-by-side figure on this machine. Start it with a shell whose prompt
+ends in "$ ", for example:
+
+  ttyd -W -i lo -p 7681 env -i PS1='$ ' TERM=xterm-256color bash --norc
+  keiko bench terminal --ttyd http://127.0.0.1:7681 --ttyd-pid $(pgrep -x ttyd)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			self, err := os.Executable()
@@ -67,21 +76,36 @@ and the server's resident memory with 1 and --idle terminals.`,
 			if err != nil {
 				return err
 			}
-			printTerminalReport(cmd.OutOrStdout(), r)
+			printTerminalReport(cmd.OutOrStdout(), "Keiko", r)
+			if ttyd == "" {
+				return nil
+			}
+			opts.URL, opts.ServerPID, opts.TTYD = ttyd, ttydPID, true
+			if r, err = bench.Terminal(cmd.Context(), opts); err != nil {
+				return fmt.Errorf("ttyd at %s: %w", ttyd, err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			printTerminalReport(cmd.OutOrStdout(), "ttyd", r)
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&opts.Idle, "idle", opts.Idle, "terminals held open while timing echoes")
 	cmd.Flags().IntVar(&opts.Echoes, "echoes", opts.Echoes, "keystrokes to time")
 	cmd.Flags().IntVar(&opts.SeqN, "seq", opts.SeqN, "N in seq 1 N for throughput")
+	cmd.Flags().StringVar(&ttyd, "ttyd", "", "also measure the ttyd at this URL (http://host:port)")
+	cmd.Flags().IntVar(&ttydPID, "ttyd-pid", 0, "ttyd's process id, to measure its memory too")
 	bindEnv(cmd)
 	return cmd
 }
 
-func printTerminalReport(w io.Writer, r *bench.TerminalReport) {
-	fmt.Fprintf(w, "Terminal, %d cores (%s/%s)\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+func printTerminalReport(w io.Writer, server string, r *bench.TerminalReport) {
+	fmt.Fprintf(w, "%s terminal, %d cores (%s/%s)\n\n", server, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "throughput: %.1f MB/s (%d bytes in %s)\n", r.MBps(), r.SeqBytes, r.SeqDuration.Round(time.Millisecond))
 	fmt.Fprintf(w, "keystroke echo with %d terminals open: p50 %d µs, p99 %d µs (n=%d)\n", r.Idle, r.Echo.P50.Microseconds(), r.Echo.P99.Microseconds(), r.Echo.N)
+	if r.RSSBase == 0 {
+		fmt.Fprintln(w, "server RSS: not measured")
+		return
+	}
 	fmt.Fprintf(w, "server RSS: %d kB with none, +%d kB with 1 terminal, +%.1f kB per terminal with %d\n",
 		r.RSSBase, r.RSSOne-r.RSSBase, float64(r.RSSIdle-r.RSSBase)/float64(r.Idle), r.Idle)
 }
