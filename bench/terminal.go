@@ -20,10 +20,10 @@ type TerminalOptions struct {
 	// TTYD says the server is ttyd, whose protocol Keiko's is modelled on,
 	// so that the same client measures both side by side.
 	TTYD     bool
-	Idle      int    // terminals to hold open while measuring echo latency
-	Echoes    int    // keystrokes to time
-	SeqN      int    // `seq 1 N` for throughput
-	Progress  io.Writer
+	Idle     int // terminals to hold open while measuring echo latency
+	Echoes   int // keystrokes to time
+	SeqN     int // `seq 1 N` for throughput
+	Progress io.Writer
 }
 
 // DefaultTerminalOptions are the figures recorded in docs/benchmarks.md.
