@@ -174,10 +174,12 @@ func TestDataDirectoryIsPrivate(t *testing.T) {
 	}
 }
 
-// TestListensOnlyOnLoopbackAPIServer reads the kernel's socket tables, as
-// `ss -ltnp` does, and requires that the cluster process owns exactly one
-// TCP listener: the apiserver on 127.0.0.1. etcd must be on unix sockets.
-func TestListensOnlyOnLoopbackAPIServer(t *testing.T) {
+// TestListensOnlyOnLoopbackWithClientAuth reads the kernel's socket
+// tables, as `ss -ltnp` does, and requires that the cluster process owns
+// exactly two TCP listeners, both on 127.0.0.1: the apiserver, and the
+// simulated node's kubelet endpoint, which admits only the apiserver's
+// client certificate. etcd must be on unix sockets.
+func TestListensOnlyOnLoopbackWithClientAuth(t *testing.T) {
 	c := clustertest.Cluster(t)
 	pid := c.Pid()
 	if pid == 0 {
@@ -191,10 +193,45 @@ func TestListensOnlyOnLoopbackAPIServer(t *testing.T) {
 			own = append(own, addr)
 		}
 	}
-	host := strings.TrimPrefix(clustertest.Config(t).Host, "https://")
-	if len(own) != 1 || own[0] != host {
-		t.Errorf("cluster TCP listeners = %v, want only %s", own, host)
+	node, err := clustertest.Client(t).CoreV1().Nodes().Get(context.Background(), "kwok-node-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	kubelet := "127.0.0.1:" + strconv.Itoa(int(node.Status.DaemonEndpoints.KubeletEndpoint.Port))
+	want := []string{strings.TrimPrefix(clustertest.Config(t).Host, "https://"), kubelet}
+	slices.Sort(own)
+	slices.Sort(want)
+	if !slices.Equal(own, want) {
+		t.Errorf("cluster TCP listeners = %v, want only %v", own, want)
+	}
+
+	pki := filepath.Join(filepath.Dir(c.KubeconfigPath()), "cluster", "pki")
+	for _, tc := range []struct {
+		client string // certificate stem, or "" for none
+		ok     bool
+	}{
+		{"", false},
+		{"admin", false}, // a cluster admin, but not the apiserver
+		{"apiserver-kubelet-client", true},
+	} {
+		cfg := &tls.Config{InsecureSkipVerify: true}
+		if tc.client != "" {
+			cert, err := tls.LoadX509KeyPair(filepath.Join(pki, tc.client+".crt"), filepath.Join(pki, tc.client+".key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		// Any HTTP answer, even a 404, means the handshake was accepted.
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Get("https://" + kubelet + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		if ok := err == nil; ok != tc.ok {
+			t.Errorf("kubelet endpoint with client %q: err = %v, want accepted = %v", tc.client, err, tc.ok)
+		}
+	}
+
 	// etcd's sockets are named relative to the run directory.
 	run := filepath.Join(filepath.Dir(c.KubeconfigPath()), "cluster", "run")
 	st, err := os.Stat(run)
@@ -307,6 +344,19 @@ func TestRestartKeepsObjectsAndStopsCleanly(t *testing.T) {
 	}
 	if cm.Data["k"] != "v" {
 		t.Errorf("configmap data = %v after restart", cm.Data)
+	}
+	// The kubelet endpoint gets a new port; the node must point at it.
+	node, err := kubernetes.NewForConfigOrDie(rc).CoreV1().Nodes().Get(context.Background(), "kwok-node-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet := "127.0.0.1:" + strconv.Itoa(int(node.Status.DaemonEndpoints.KubeletEndpoint.Port))
+	inodes, listening := socketInodes(t, c.Pid()), false
+	for inode, addr := range tcpListeners(t) {
+		listening = listening || inodes[inode] && addr == kubelet
+	}
+	if !listening {
+		t.Errorf("after restart the node advertises its kubelet endpoint at %s, where the cluster does not listen", kubelet)
 	}
 }
 

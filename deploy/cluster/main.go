@@ -43,7 +43,9 @@ func run(args []string) error {
 kube-apiserver, kube-controller-manager, kube-scheduler and kwok, which
 simulates a node so pods become Ready without a container runtime.
 
-It listens only on 127.0.0.1:<port>; etcd listens on a unix socket inside the
+It listens only on 127.0.0.1: the apiserver on <port>, and the fake node's
+kubelet endpoint (for kubectl exec) on a free port, admitting only the
+apiserver's client certificate. etcd listens on a unix socket inside the
 0700 data directory. The admin kubeconfig is <data-dir>/admin.kubeconfig.
 SIGINT or SIGTERM stops it cleanly; state survives restarts.
 

@@ -29,7 +29,18 @@ type Executor func(t Target) (remotecommand.Executor, error)
 
 // NewExecutor returns the client-go executor for rc's cluster: WebSocket
 // first, SPDY when the apiserver refuses the upgrade.
-func NewExecutor(rc *rest.Config) (Executor, error) {
+func NewExecutor(rc *rest.Config) (Executor, error) { return newExecutor(rc, fallback) }
+
+// A transport picks the stream protocols to offer; tests pin one.
+type transport func(ws, spdy remotecommand.Executor) (remotecommand.Executor, error)
+
+func fallback(ws, spdy remotecommand.Executor) (remotecommand.Executor, error) {
+	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+}
+
+func newExecutor(rc *rest.Config, pick transport) (Executor, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("exec client: %w", err)
@@ -58,9 +69,7 @@ func NewExecutor(rc *rest.Config) (Executor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spdy exec: %w", err)
 		}
-		return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-		})
+		return pick(ws, spdy)
 	}, nil
 }
 
@@ -92,7 +101,7 @@ func Start(ctx context.Context, exec Executor, target Target, cols, rows uint16)
 			Stdin: inR, Stdout: outW, Tty: true, TerminalSizeQueue: sizeQueue(s.sizes),
 		})
 		s.code = exitCode(err)
-		inR.CloseWithError(io.EOF)
+		inW.Close() // the stdin copier sees EOF, and writes fail
 		outW.CloseWithError(io.EOF)
 	}()
 	return s, nil

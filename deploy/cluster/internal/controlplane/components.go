@@ -46,6 +46,8 @@ func runAPIServer(ctx context.Context, p paths, port int, etcdURL string) error 
 		"--client-ca-file=" + f.CACert(),
 		"--kubelet-client-certificate=" + f.ClientCert("apiserver-kubelet-client"),
 		"--kubelet-client-key=" + f.ClientKey("apiserver-kubelet-client"),
+		"--kubelet-certificate-authority=" + f.CACert(),
+		"--kubelet-preferred-address-types=InternalIP",
 		"--etcd-servers=" + etcdURL,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + f.ServiceAccountPub(),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -117,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	failed := make(chan error, 4)
+	failed := make(chan error, 5)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -145,9 +146,16 @@ func Run(ctx context.Context, cfg Config) error {
 	say("kube-apiserver ready in %s", since(t))
 
 	say("starting kube-controller-manager, kube-scheduler and kwok")
+	kubelet, err := listenKubelet(files)
+	if err != nil {
+		return err
+	}
 	run("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, p) })
 	run("kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
-	run("kwok", func(ctx context.Context) error { return runKwok(ctx, p.kubeconfig("kwok"), cfg.Logs) })
+	run("kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
+	run("kwok", func(ctx context.Context) error {
+		return runKwok(ctx, p.kubeconfig("kwok"), kubelet.Addr().(*net.TCPAddr).Port, cfg.Logs)
+	})
 	if err := waitNode(ctx, client, failed); err != nil {
 		return stopped(ctx, err, say)
 	}

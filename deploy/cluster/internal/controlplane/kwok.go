@@ -41,7 +41,7 @@ var nodeCapacity = corev1.ResourceList{
 
 // runKwok runs kwok's controller in-process, configured directly rather than
 // through its cobra command, which reads os.Args and registers global flags.
-func runKwok(ctx context.Context, kubeconfig string, logs io.Writer) error {
+func runKwok(ctx context.Context, kubeconfig string, kubeletPort int, logs io.Writer) error {
 	ctx = kwoklog.NewContext(ctx, kwoklog.NewLogger(logs, kwoklog.LevelInfo))
 	stages, err := defaultStages()
 	if err != nil {
@@ -78,6 +78,9 @@ func runKwok(ctx context.Context, kubeconfig string, logs io.Writer) error {
 	if err := ensureNode(ctx, typedClient); err != nil {
 		return err
 	}
+	if err := advertiseKubelet(ctx, typedClient, kubeletPort); err != nil {
+		return err
+	}
 	ctr, err := controllers.NewController(controllers.Config{
 		Clock:                             clock.RealClock{},
 		DynamicClient:                     dynamicClient,
@@ -89,7 +92,8 @@ func runKwok(ctx context.Context, kubeconfig string, logs io.Writer) error {
 		TypedKwokClient:                   kwokClient,
 		ManageNodesWithAnnotationSelector: nodeAnnotation + "=fake",
 		CIDR:                              "10.0.0.1/16",
-		NodeIP:                            "10.0.0.1",
+		NodeIP:                            "127.0.0.1", // where the apiserver finds the kubelet endpoint
+		NodePort:                          kubeletPort,
 		LocalStages:                       stages,
 		PodPlayStageParallelism:           4,
 		NodePlayStageParallelism:          4,

@@ -33,6 +33,8 @@ func (f Files) CACert() string            { return filepath.Join(f.Dir, "ca.crt"
 func (f Files) CAKey() string             { return filepath.Join(f.Dir, "ca.key") }
 func (f Files) ServingCert() string       { return filepath.Join(f.Dir, "apiserver.crt") }
 func (f Files) ServingKey() string        { return filepath.Join(f.Dir, "apiserver.key") }
+func (f Files) KubeletCert() string       { return filepath.Join(f.Dir, "kubelet.crt") }
+func (f Files) KubeletKey() string        { return filepath.Join(f.Dir, "kubelet.key") }
 func (f Files) ServiceAccountKey() string { return filepath.Join(f.Dir, "sa.key") }
 func (f Files) ServiceAccountPub() string { return filepath.Join(f.Dir, "sa.pub") }
 func (f Files) ClientCert(name string) string {
@@ -86,14 +88,27 @@ func Ensure(dir string, now time.Time) (created bool, err error) {
 		created = true
 	}
 
-	if !exists(f.ServingCert()) || !exists(f.ServingKey()) {
-		p, err := ca.issue(now, x509.ExtKeyUsageServerAuth, pkix.Name{CommonName: "kube-apiserver"},
+	servers := []struct {
+		cert, key, cn string
+		dns           []string
+		ips           []net.IP
+	}{
+		{f.ServingCert(), f.ServingKey(), "kube-apiserver",
 			[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-			[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")})
+			[]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}},
+		// The simulated node's kubelet endpoint, which the apiserver
+		// verifies with --kubelet-certificate-authority.
+		{f.KubeletCert(), f.KubeletKey(), "kubelet", nil, []net.IP{net.ParseIP("127.0.0.1")}},
+	}
+	for _, sv := range servers {
+		if exists(sv.cert) && exists(sv.key) {
+			continue
+		}
+		p, err := ca.issue(now, x509.ExtKeyUsageServerAuth, pkix.Name{CommonName: sv.cn}, sv.dns, sv.ips)
 		if err != nil {
 			return false, err
 		}
-		if err := p.Write(f.ServingCert(), f.ServingKey()); err != nil {
+		if err := p.Write(sv.cert, sv.key); err != nil {
 			return false, err
 		}
 		created = true

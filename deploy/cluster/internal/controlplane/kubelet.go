@@ -1,0 +1,137 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
+	"sigs.k8s.io/kwok/pkg/apis/internalversion"
+	kwokserver "sigs.k8s.io/kwok/pkg/kwok/server"
+
+	"github.com/keiko-lab/keiko/deploy/cluster/internal/pki"
+)
+
+// The simulated node's kubelet endpoint: where the apiserver sends
+// `kubectl exec`. kwok's own server would do, but it answers plain HTTP and
+// any TLS client on the same port, and learners' shells share the host's
+// loopback; this one admits only the apiserver's kubelet-client certificate.
+
+// ExecNamespace is the one namespace whose pods can be exec'd into, through
+// kwok's local Exec simulation. Only cluster admins can create pods there;
+// learners' pods, in their own namespaces, have no process to enter.
+const ExecNamespace = "keiko-system"
+
+// apiserverUser is the identity the apiserver presents to kubelets.
+const apiserverUser = "kube-apiserver-kubelet-client"
+
+// listenKubelet opens the endpoint's TLS listener on a free loopback port.
+func listenKubelet(files pki.Files) (net.Listener, error) {
+	cert, err := tls.LoadX509KeyPair(files.KubeletCert(), files.KubeletKey())
+	if err != nil {
+		return nil, fmt.Errorf("kubelet certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(files.CACert())
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA: %w", err)
+	}
+	cas := x509.NewCertPool()
+	if !cas.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("cluster CA %s holds no certificate", files.CACert())
+	}
+	return tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    cas,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if cn := cs.PeerCertificates[0].Subject.CommonName; cn != apiserverUser {
+				return fmt.Errorf("client %q is not the apiserver", cn)
+			}
+			return nil
+		},
+	})
+}
+
+// serveKubelet answers exec requests on ln until ctx ends.
+func serveKubelet(ctx context.Context, ln net.Listener, logs io.Writer) error {
+	kwok, err := kwokserver.NewServer(kwokserver.Config{ClusterExecs: []*internalversion.ClusterExec{{
+		Spec: internalversion.ClusterExecSpec{
+			Selector: &internalversion.ObjectSelector{MatchNamespaces: []string{ExecNamespace}},
+			Execs: []internalversion.ExecTarget{{Local: &internalversion.ExecTargetLocal{
+				WorkDir:         "/",
+				SecurityContext: &internalversion.SecurityContext{RunAsUser: ptr(int64(65534)), RunAsGroup: ptr(int64(65534))},
+			}}},
+		},
+	}}})
+	if err != nil {
+		return fmt.Errorf("kwok exec: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/exec/{namespace}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
+		opts, err := remotecommand.NewOptions(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		pod := r.PathValue("pod") + "/" + r.PathValue("namespace") // kwok's order
+		remotecommand.ServeExec(w, r, executor{kwok}, pod, "", r.PathValue("container"), r.URL.Query()["command"],
+			opts, time.Hour, 30*time.Second, remotecommand.SupportedStreamingProtocols)
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          log.New(logs, "kubelet endpoint: ", 0), // refused handshakes, among others
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	fmt.Fprintf(logs, "kubelet endpoint for %s on %s\n", NodeName, ln.Addr())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// executor refuses pods outside ExecNamespace with a message a learner can
+// act on, and reports a command's exit status the way a kubelet does, which
+// kwok's wrapped errors do not.
+type executor struct{ kwok *kwokserver.Server }
+
+func (e executor) ExecInContainer(ctx context.Context, name, uid, container string, cmd []string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, timeout time.Duration) error {
+	if _, ns, _ := strings.Cut(name, "/"); ns != ExecNamespace {
+		return fmt.Errorf("pods on %s are simulated and run no processes, so there is nothing to exec into; use your terminal instead", NodeName)
+	}
+	err := e.kwok.ExecInContainer(ctx, name, uid, container, cmd, in, out, errOut, tty, resize, timeout)
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.Exited() {
+		return utilexec.CodeExitError{Err: err, Code: ee.ExitCode()}
+	}
+	return err
+}
+
+// advertiseKubelet points the node at the endpoint. kwok writes the address
+// and port only when it first initialises a node, so a restart, which gets a
+// new port, sets them here.
+func advertiseKubelet(ctx context.Context, c kubernetes.Interface, port int) error {
+	patch := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":%q}],"daemonEndpoints":{"kubeletEndpoint":{"Port":%d}}}}`, NodeName, port)
+	_, err := c.CoreV1().Nodes().Patch(ctx, NodeName, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	if err != nil {
+		return fmt.Errorf("advertise kubelet endpoint on node %s: %w", NodeName, err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

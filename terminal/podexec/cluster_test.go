@@ -1,0 +1,158 @@
+package podexec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/keiko-lab/keiko/internal/clustertest"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// execNamespace is where the embedded cluster simulates exec, through
+// kwok's Exec, by running the command on the host as nobody.
+const execNamespace = "keiko-system"
+
+// terminalPod creates a pod in ns and waits until kwok reports it Running.
+func terminalPod(t *testing.T, ns string) Target {
+	t.Helper()
+	cs := clustertest.Client(t)
+	ctx := context.Background()
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	pod, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "terminal-"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "shell", Image: "busybox"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, "terminal pod Running", func(ctx context.Context) (bool, error) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, err
+	})
+	return Target{Namespace: ns, Pod: pod.Name, Container: "shell", Command: []string{"sh"}}
+}
+
+// readUntil reads s's output into out until out[from:] holds want, or
+// fails after a while.
+func readUntil(t *testing.T, s *Shell, out *bytes.Buffer, from int, want string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for !strings.Contains(out.String()[from:], want) {
+			n, err := s.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; output so far: %q", want, err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %q after 30s; output so far: %q", want, out.String())
+	}
+}
+
+// TestShellInAPodThroughTheAPIServer runs the exec backend against the
+// embedded cluster's apiserver, over each stream protocol: the request goes
+// through RBAC and the apiserver's stream handling to the simulated node,
+// where kwok's Exec runs the shell with a real pty.
+func TestShellInAPodThroughTheAPIServer(t *testing.T) {
+	target := terminalPod(t, execNamespace)
+	for name, pick := range map[string]transport{
+		"websocket v5": func(ws, _ remotecommand.Executor) (remotecommand.Executor, error) { return ws, nil },
+		"spdy":         func(_, spdy remotecommand.Executor) (remotecommand.Executor, error) { return spdy, nil },
+		"fallback":     fallback,
+	} {
+		t.Run(name, func(t *testing.T) {
+			exec, err := newExecutor(clustertest.Config(t), pick)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Start(context.Background(), exec, target, 100, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var out bytes.Buffer
+			// Quoted apart, so that the echo of the typed line cannot match.
+			if _, err := io.WriteString(s, "echo he''llo; id -u\n"); err != nil {
+				t.Fatal(err)
+			}
+			readUntil(t, s, &out, 0, "hello")
+			readUntil(t, s, &out, 0, "65534")
+			// Sizes travel on their own stream and may land after a
+			// command has run, as with a real kubelet; ask until they have.
+			waitSize := func(want string) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+					from := out.Len()
+					if _, err := io.WriteString(s, "stty size\n"); err != nil {
+						t.Fatal(err)
+					}
+					readUntil(t, s, &out, from, "$ ")
+					if strings.Contains(out.String()[from:], want) {
+						return
+					}
+				}
+				t.Fatalf("the pty never became %q; output: %q", want, out.String())
+			}
+			waitSize("30 100")
+			if err := s.Resize(120, 40); err != nil {
+				t.Fatal(err)
+			}
+			waitSize("40 120")
+
+			if _, err := io.WriteString(s, "exit 7\n"); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, s)
+			if code := s.Wait(); code != 7 {
+				t.Errorf("exit status = %d, want 7", code)
+			}
+		})
+	}
+}
+
+// TestExecIntoSimulatedPodsIsRefused: a learner's pods, anywhere but
+// keiko-system, run no process; exec must say so, not run anything.
+func TestExecIntoSimulatedPodsIsRefused(t *testing.T) {
+	target := terminalPod(t, fmt.Sprintf("learner-%d", time.Now().UnixNano()%1e6))
+	target.Command = []string{"sh", "-c", "echo ran"}
+	exec, err := NewExecutor(clustertest.Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := exec(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: strings.NewReader(""), Stdout: &out, Tty: true})
+	if err == nil || !strings.Contains(err.Error(), "simulated") {
+		t.Errorf("exec into a simulated pod: err = %v, want one saying the pod is simulated", err)
+	}
+	if strings.Contains(out.String(), "ran") {
+		t.Errorf("the command ran: %q", out.String())
+	}
+}
