@@ -18,9 +18,9 @@ import (
 // validation rules and admission policies) names the object under test
 // "object" too, so authors' habits carry over.
 const (
-	Object    = "object"    // the named object, or null when it does not exist
-	Objects   = "objects"   // every object the check selects
-	Namespace = "ns" // the learner's namespace ("namespace" is reserved in CEL)
+	Object    = "object"  // the named object, or null when it does not exist
+	Objects   = "objects" // every object the check selects
+	Namespace = "ns"      // the learner's namespace ("namespace" is reserved in CEL)
 )
 
 // costLimit bounds one evaluation, so that a careless expression over a

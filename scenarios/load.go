@@ -320,7 +320,7 @@ func (l *loader) step(i int, f StepFile, langs []string) keiko.Step {
 func (l *loader) check(f CheckFile, langs []string, at []any, name string) keiko.Check {
 	c := keiko.Check{
 		Resource: f.Resource, Name: f.Name, Selector: f.Selector, Expr: f.Expr, Script: f.Script,
-		Message:     l.text(f.Message, langs, append(at, "message"), name+" message", false),
+		Message: l.text(f.Message, langs, append(at, "message"), name+" message", false),
 		// A language without its own messageExpr falls back to its
 		// message, so messageExpr need not be translated.
 		MessageExpr: keiko.Text(f.MessageExpr),
