@@ -115,6 +115,7 @@ type Check struct {
 type CheckResult struct {
 	Passed  bool
 	Message string // what the learner should do next, when not passed
+	Detail  string // for the scenario's author: an expression's error, a script's output
 }
 
 // StepStatus is a learner's state on one step. It is stored as text, so the

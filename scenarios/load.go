@@ -69,7 +69,7 @@ var (
 	kindPattern     = regexp.MustCompile(`^([a-z0-9.-]+/)?v[0-9a-z]+/[A-Z][A-Za-z0-9]*$`)
 	resourcePattern = regexp.MustCompile(`^([a-z0-9.-]+/)?v[0-9a-z]+/[a-z][a-z0-9.-]*$`)
 	languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]+)*$`)
-	podSecurity     = []string{"privileged", "baseline", "restricted"}
+	podSecurity     = []string{"baseline", "restricted"} // privileged would let learners escape their namespace
 	levels          = []keiko.Level{keiko.LevelBeginner, keiko.LevelIntermediate, keiko.LevelAdvanced}
 )
 

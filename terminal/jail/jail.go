@@ -5,12 +5,14 @@
 package jail
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -235,15 +237,65 @@ func (j *Jail) Home(id string) string { return filepath.Join(j.cfg.HomeRoot, id)
 // The home directory persists until Remove, so a reconnect or a new shell
 // for the same session finds the learner's files.
 func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, error) {
-	if err := checkID(id); err != nil {
+	cmd, uid, err := j.jailed(id, kubeconfig, "/bin/bash", "-i")
+	if err != nil {
 		return nil, err
+	}
+	defer closeFiles(cmd)
+	return startShell(cmd, uid, cols, rows)
+}
+
+// maxRunOutput bounds what Run keeps of a script's output: the end, where
+// the reason for a failure is.
+const maxRunOutput = 64 << 10
+
+// Run runs script with bash in terminal id's jail, as the learner, with
+// no terminal: the learner's environment for setup scripts and script
+// checks. It returns the exit status and the end of the combined output.
+// When ctx ends, the script and everything it started are killed.
+func (j *Jail) Run(ctx context.Context, id string, kubeconfig []byte, script string) (int, []byte, error) {
+	cmd, _, err := j.jailed(id, kubeconfig, "/bin/bash", "-s")
+	if err != nil {
+		return -1, nil, err
+	}
+	cmd.Stdin = strings.NewReader(script)
+	out := &tail{max: maxRunOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	closeFiles(cmd)
+	if err != nil {
+		return -1, nil, fmt.Errorf("start script: %w", err)
+	}
+	// bwrap's pid namespace dies with its first process, and with it
+	// whatever the script left running.
+	stop := context.AfterFunc(ctx, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	defer stop()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return -1, out.bytes(), ctx.Err()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.bytes(), nil
+	case err != nil:
+		return -1, out.bytes(), fmt.Errorf("run script: %w", err)
+	}
+	return 0, out.bytes(), nil
+}
+
+// jailed prepares terminal id's home and returns the command running argv
+// in its jail, under the limits, and the uid it runs as.
+func (j *Jail) jailed(id string, kubeconfig []byte, argv ...string) (*exec.Cmd, int, error) {
+	if err := checkID(id); err != nil {
+		return nil, 0, err
 	}
 	uid := j.uid(id)
 	home := j.Home(id)
 	if err := j.prepareHome(home, uid, kubeconfig); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	argv := []string{
+	limits := []string{
 		"--nproc=" + strconv.Itoa(j.cfg.Limits.Procs),
 		"--as=" + strconv.FormatInt(j.cfg.Limits.AddressMiB<<20, 10),
 		"--cpu=" + strconv.Itoa(j.cfg.Limits.CPUSeconds),
@@ -252,15 +304,33 @@ func (j *Jail) Start(id string, kubeconfig []byte, cols, rows uint16) (*Shell, e
 	if !j.asRoot {
 		// Without root the shell shares Keiko's uid, and a process limit
 		// would count Keiko's own processes.
-		argv = argv[1:]
+		limits = limits[1:]
 	}
-	argv = append(argv, j.args(uid, home, "/bin/bash", "-i")...)
-	cmd, err := j.command(j.prlimit, uid, argv...)
-	if err != nil {
-		return nil, err
+	cmd, err := j.command(j.prlimit, uid, append(limits, j.args(uid, home, argv...)...)...)
+	return cmd, uid, err
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
-	defer closeFiles(cmd)
-	return startShell(cmd, uid, cols, rows)
+	return len(p), nil
+}
+
+func (t *tail) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.buf...)
 }
 
 // startShell starts cmd behind a pty in its own session.

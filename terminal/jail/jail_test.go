@@ -250,3 +250,46 @@ func TestUnjailedShell(t *testing.T) {
 		t.Error("a terminal id with a path in it was accepted")
 	}
 }
+
+// TestRunScript runs non-interactive scripts, as setup and script checks
+// do: in the same jail and home as the learner's shell.
+func TestRunScript(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, script string
+		code         int
+		out          string
+	}{
+		{"success, with the learner's kubectl", "kubectl config view --minify -o jsonpath='{..namespace}'", 0, e.namespace},
+		{"failure with a reason", "echo 'FAIL: no file'; exit 3", 3, "FAIL: no file"},
+		{"stderr is kept", "echo oops >&2; false", 1, "oops"},
+		{"learner's uid, not root", "id -u | grep -vx 0", 0, ""},
+		{"the data dir is out of reach", "cat " + filepath.Join(e.dataDir, "admin.kubeconfig"), 1, "No such file"},
+		{"files persist in the home", "echo hi > ~/note && cat ~/note", 0, "hi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, err := e.j.Run(ctx, "runner", e.kubeconfig, tc.script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || !strings.Contains(string(out), tc.out) {
+				t.Errorf("exit %d, output %q; want exit %d with %q", code, out, tc.code, tc.out)
+			}
+		})
+	}
+	sh := e.start(t, "runner")
+	defer sh.Close()
+	if got, _ := run(t, sh, "cat ~/note"); !strings.Contains(got, "hi") {
+		t.Errorf("the learner's shell does not see the script's file: %q", got)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, _, err := e.j.Run(ctx, "runner", e.kubeconfig, "sleep 1000 & sleep 1001"); err == nil {
+		t.Error("a script outliving its context reported no error")
+	}
+	clustertest.Eventually(t, "timed-out script's processes gone", func(context.Context) (bool, error) {
+		return sleepers(t) == 0, nil
+	})
+}
