@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -179,4 +180,27 @@ func (m *Manager) waitEstablished(ctx context.Context, name string) error {
 		return fmt.Errorf("CRD %s not established: %w", name, err)
 	}
 	return nil
+}
+
+// Missing returns the kinds among requires, written group/version/Kind
+// ("v1/Pod" for the core group), that the cluster does not serve.
+func (m *Manager) Missing(requires []string) ([]string, error) {
+	var missing []string
+	for _, k := range requires {
+		i := strings.LastIndex(k, "/")
+		if i < 0 {
+			return nil, keiko.Errorf(keiko.EINVALID, "Required kind %q is not group/version/Kind.", k)
+		}
+		gv, err := schema.ParseGroupVersion(k[:i])
+		if err != nil {
+			return nil, keiko.Errorf(keiko.EINVALID, "Required kind %q: %v", k, err)
+		}
+		switch _, err := m.mapping(gv.WithKind(k[i+1:])); {
+		case keiko.ErrorCode(err) == keiko.EINVALID: // no such kind
+			missing = append(missing, k)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return missing, nil
 }

@@ -87,14 +87,17 @@ func Load(fsys fs.FS, dir string) *Entry {
 	data, err := fs.ReadFile(sub, FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, kerr := fs.Stat(sub, killercodaIndex); kerr == nil {
-			f, files, notes := importKillercoda(sub)
 			l.yamlFile = killercodaIndex
-			for _, n := range notes {
+			im, err := Import(sub, path.Base(dir))
+			if err != nil {
+				l.problem("", 0, "%v", err)
+				return e
+			}
+			for _, n := range im.Notes {
 				l.warn(killercodaIndex, 0, "%s", n)
 			}
-			e.files = files
-			l.fsys = files
-			l.build(f)
+			e.files, l.fsys = im.Files, im.Files
+			l.build(im.File)
 			return e
 		}
 		l.problem("", 0, "no %s here (nor a Killercoda %s)", FileName, killercodaIndex)

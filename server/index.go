@@ -14,6 +14,8 @@ type indexPage struct {
 	T          map[string]string // the page's strings in Lang
 	Ready      bool              // whether the cluster answered its readiness check
 	Kubeconfig string            // admin kubeconfig path; empty hides the row
+	Tracks     []track
+	Broken     []scenarioJSON
 }
 
 // handleIndex renders the landing page with the cluster's current status.
@@ -25,6 +27,7 @@ func (s *Server) handleIndex(c *gin.Context) {
 		Ready:      s.clusterReady(c.Request.Context()) == nil,
 		Kubeconfig: s.cfg.Kubeconfig,
 	}
+	page.Tracks, page.Broken = s.catalog(lang)
 	s.render(c, "index.html", page)
 }
 

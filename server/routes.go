@@ -23,6 +23,9 @@ func (s *Server) routes() *gin.Engine {
 	r.POST("/api/sessions", s.handleStartSession)
 	r.GET("/api/sessions/:id/terminal", s.handleTerminal)
 	r.GET("/terminal/:id", s.handleTerminalPage)
+	r.GET("/api/scenarios", s.handleListScenarios)
+	r.GET("/scenarios/:id", s.handleScenarioPage)
+	r.GET("/scenarios/:id/assets/*path", s.handleAsset)
 
 	static, err := fs.Sub(web.Static, "static")
 	if err != nil {

@@ -43,6 +43,8 @@ type Config struct {
 	Terminals Terminals
 	// Sessions starts learners' sessions; nil answers 503.
 	Sessions Sessions
+	// Catalog is the scenarios on offer; nil offers none.
+	Catalog Catalog
 	// Secret signs learner cookies. Without one a random secret is used,
 	// and learners lose their sessions when the server restarts.
 	Secret []byte

@@ -109,7 +109,7 @@ func TestIndex(t *testing.T) {
 			name:    "english by default, ready",
 			path:    "/",
 			probe:   fakeProbe{},
-			want:    []string{`<html lang="en">`, "稽古", "Cluster", "ready", "/data/admin.kubeconfig", "Coming soon: the scenario catalog."},
+			want:    []string{`<html lang="en">`, "稽古", "Cluster", "ready", "/data/admin.kubeconfig", "Scenarios"},
 			wantNot: []string{"starting…", `http-equiv="refresh"`},
 		},
 		{
@@ -125,7 +125,7 @@ func TestIndex(t *testing.T) {
 			path:           "/",
 			acceptLanguage: "ja",
 			probe:          fakeProbe{},
-			want:           []string{`<html lang="ja">`, "クラスター", "準備完了", "近日公開：シナリオカタログ"},
+			want:           []string{`<html lang="ja">`, "クラスター", "準備完了", "シナリオ"},
 		},
 		{
 			name:           "japanese with region and q-values",

@@ -35,7 +35,7 @@ already holds.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			progress := cmd.ErrOrStderr()
-			rc, stop, err := benchCluster(ctx, kubeconfig, progress)
+			rc, stop, err := ownCluster(ctx, kubeconfig, progress)
 			if err != nil {
 				return err
 			}
@@ -58,9 +58,9 @@ already holds.`,
 	return cmd
 }
 
-// benchCluster connects to kubeconfig's cluster, or starts an embedded
+// ownCluster connects to kubeconfig's cluster, or starts an embedded
 // cluster of its own and returns a func that stops it.
-func benchCluster(ctx context.Context, kubeconfig string, progress io.Writer) (*rest.Config, func(), error) {
+func ownCluster(ctx context.Context, kubeconfig string, progress io.Writer) (*rest.Config, func(), error) {
 	if kubeconfig != "" {
 		rc, err := (&clusterFlags{kubeconfig: kubeconfig}).restConfig()
 		return rc, func() {}, err
@@ -69,7 +69,7 @@ func benchCluster(ctx context.Context, kubeconfig string, progress io.Writer) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp("", "keiko-bench-")
+	dir, err := os.MkdirTemp("", "keiko-cluster-")
 	if err != nil {
 		return nil, nil, err
 	}

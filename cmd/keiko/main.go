@@ -2,13 +2,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
 
+// errSilent fails a command that has already reported why, such as
+// validate listing problems.
+var errSilent = errors.New("failed")
+
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintf(os.Stderr, "keiko: %v\n", err)
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintf(os.Stderr, "keiko: %v\n", err)
+		}
 		os.Exit(1)
 	}
 }

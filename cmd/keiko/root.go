@@ -33,7 +33,7 @@ KEIKO_DATA_DIR. A flag given on the command line wins over the variable.`,
 		SilenceUsage:  true,
 	}
 	root.SetVersionTemplate("keiko {{.Version}}\n")
-	root.AddCommand(newServeCmd(), newSandboxCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newValidateCmd(), newScenarioTestCmd(), newImportCmd(), newSandboxCmd(), newBenchCmd(), newVersionCmd())
 	return root
 }
 

@@ -37,6 +37,7 @@ type serveOptions struct {
 	sandbox     sandboxFlags
 	reapEvery   time.Duration
 	unsafeShell bool
+	scenarios   []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -87,6 +88,7 @@ flight, then stops the embedded cluster. A second signal stops it at once.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	o.sandbox.register(f, true)
 	f.DurationVar(&o.reapEvery, "reap-interval", 10*time.Second, "how often expired and orphaned sandboxes are looked for and deleted")
+	f.StringSliceVar(&o.scenarios, "scenarios", nil, "directories of scenarios to offer besides the built-in ones (comma-separated, or the flag repeated); a broken scenario is listed with its errors, not fatal")
 	f.BoolVar(&o.unsafeShell, "unsafe-local-terminal", false, "when no bubblewrap jail can be made, run learners' shells unjailed, as Keiko's own user (they can then see this machine); without it such terminals are refused")
 	bindEnv(cmd)
 	return cmd
@@ -151,8 +153,10 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	catalog := loadCatalog(o.scenarios, logger, stderr)
 	labs := &pendingLab{}
 	srv := server.New(server.Config{
+		Catalog:    catalog,
 		Addr:       o.addr,
 		Probe:      cc.probe,
 		Kubeconfig: cc.kubeconfig,

@@ -25,7 +25,7 @@ import (
 // ScriptRunner runs a bash script in a session's learner environment:
 // their home, their kubeconfig, their jail or terminal pod.
 type ScriptRunner interface {
-	RunScript(ctx context.Context, session, script string) (exit int, output []byte, err error)
+	Run(ctx context.Context, session string, kubeconfig []byte, script string) (exit int, output []byte, err error)
 }
 
 // Default timeouts, when a check gives none.
@@ -36,9 +36,10 @@ const (
 
 // Target is where checks run.
 type Target struct {
-	Namespace string // the sandbox
-	Session   string // for script checks
-	Lang      string // of the messages
+	Namespace  string // the sandbox
+	Session    string // for script checks, with
+	Kubeconfig []byte // the learner's credentials
+	Lang       string // of the messages
 }
 
 // Engine evaluates checks. It is safe for concurrent use.
@@ -190,7 +191,7 @@ func (e *Engine) script(ctx context.Context, t Target, c keiko.Check) keiko.Chec
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	code, out, err := e.scripts.RunScript(ctx, t.Session, c.Script)
+	code, out, err := e.scripts.Run(ctx, t.Session, t.Kubeconfig, c.Script)
 	if len(out) > maxOutput {
 		out = out[len(out)-maxOutput:]
 	}

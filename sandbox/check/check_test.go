@@ -121,7 +121,7 @@ func TestResourceChecks(t *testing.T) {
 // the jail, has its own tests.
 type scripts func(ctx context.Context, script string) (int, []byte, error)
 
-func (f scripts) RunScript(ctx context.Context, _, script string) (int, []byte, error) {
+func (f scripts) Run(ctx context.Context, _ string, _ []byte, script string) (int, []byte, error) {
 	return f(ctx, script)
 }
 

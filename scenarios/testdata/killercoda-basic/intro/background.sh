@@ -1,0 +1,3 @@
+#!/bin/bash
+kubectl create configmap greeting --from-literal=hello=world
+touch /tmp/background-finished

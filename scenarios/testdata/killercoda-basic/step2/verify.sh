@@ -1,0 +1,2 @@
+#!/bin/bash
+test "$(kubectl get deployment web -o jsonpath='{.status.readyReplicas}')" = 2

@@ -1,0 +1,2 @@
+clear
+kubectl get all

@@ -1,0 +1,1 @@
+kubectl scale deployment hello --replicas=1

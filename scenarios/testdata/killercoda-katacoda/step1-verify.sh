@@ -1,0 +1,1 @@
+kubectl get pods -l app=hello | grep -q Running

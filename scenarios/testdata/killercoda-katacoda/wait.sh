@@ -1,0 +1,1 @@
+until [ -f /tmp/env-ready ]; do sleep 1; done

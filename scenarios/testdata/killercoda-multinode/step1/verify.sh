@@ -1,0 +1,1 @@
+kubectl get nodes node01 -o jsonpath='{.spec.unschedulable}' | grep -q true

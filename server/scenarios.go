@@ -1,0 +1,210 @@
+package server
+
+import (
+	"errors"
+	"html/template"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/keiko-lab/keiko"
+)
+
+// Catalog is the scenarios on offer, loaded or broken.
+type Catalog interface {
+	Scenarios() []CatalogEntry
+	// Asset opens a file a scenario's pages link to; anything else does
+	// not exist.
+	Asset(id, name string) (fs.File, error)
+}
+
+// CatalogEntry is a scenario, or a broken one with its problems.
+type CatalogEntry struct {
+	ID       string
+	Scenario *keiko.Scenario // nil when broken
+	Problems []string        // "file:line: message", warnings included
+}
+
+func (s *Server) entries() []CatalogEntry {
+	if s.cfg.Catalog == nil {
+		return nil
+	}
+	return s.cfg.Catalog.Scenarios()
+}
+
+func (s *Server) entry(id string) (CatalogEntry, error) {
+	for _, e := range s.entries() {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return CatalogEntry{}, keiko.Errorf(keiko.ENOTFOUND, "There is no scenario %q.", id)
+}
+
+// scenarioJSON is a scenario in the catalog API, in one language.
+type scenarioJSON struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Track       string   `json:"track,omitempty"`
+	Level       string   `json:"level,omitempty"`
+	Minutes     int      `json:"minutes,omitempty"`
+	Steps       int      `json:"steps"`
+	Tags        []string `json:"tags,omitempty"`
+	Requires    []string `json:"requires,omitempty"`
+	Broken      bool     `json:"broken,omitempty"`
+	Problems    []string `json:"problems,omitempty"`
+}
+
+func toJSON(e CatalogEntry, lang string) scenarioJSON {
+	j := scenarioJSON{ID: e.ID, Problems: e.Problems}
+	sc := e.Scenario
+	if sc == nil {
+		j.Title, j.Broken = e.ID, true
+		return j
+	}
+	j.Title, j.Description = sc.Title.In(lang), sc.Description.In(lang)
+	j.Track, j.Level, j.Minutes = sc.Track, string(sc.Level), int(sc.Duration.Minutes())
+	j.Steps, j.Tags, j.Requires = len(sc.Steps), sc.Tags, sc.Requires
+	return j
+}
+
+// handleListScenarios answers GET /api/scenarios, in the language of
+// ?lang= or Accept-Language.
+func (s *Server) handleListScenarios(c *gin.Context) {
+	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	out := []scenarioJSON{}
+	for _, e := range s.entries() {
+		out = append(out, toJSON(e, lang))
+	}
+	c.Header("Vary", "Accept-Language")
+	c.JSON(http.StatusOK, out)
+}
+
+// track is one group of the catalog page.
+type track struct {
+	Name      string
+	Scenarios []scenarioJSON
+}
+
+// catalog groups the loaded scenarios by track, in a fixed order of the
+// tracks Keiko ships, and lists the broken ones apart.
+func (s *Server) catalog(lang string) (tracks []track, broken []scenarioJSON) {
+	for _, e := range s.entries() {
+		j := toJSON(e, lang)
+		if j.Broken {
+			broken = append(broken, j)
+			continue
+		}
+		i := slices.IndexFunc(tracks, func(t track) bool { return t.Name == j.Track })
+		if i < 0 {
+			tracks = append(tracks, track{Name: j.Track})
+			i = len(tracks) - 1
+		}
+		tracks[i].Scenarios = append(tracks[i].Scenarios, j)
+	}
+	slices.SortStableFunc(tracks, func(a, b track) int { return trackRank(a.Name) - trackRank(b.Name) })
+	return tracks, broken
+}
+
+// trackOrder is the catalog's order: the on-ramp first, then the seed
+// tracks, then anything else.
+var trackOrder = []string{"basics", "operators", "fargate", "kubeflow-mlops", "rancher-cicd", "knative"}
+
+func trackRank(name string) int {
+	if i := slices.Index(trackOrder, name); i >= 0 {
+		return i
+	}
+	return len(trackOrder)
+}
+
+// scenarioPage is what scenario.html reads.
+type scenarioPage struct {
+	Lang     string
+	T        map[string]string
+	Path     string // of this page, for the language switch
+	ID       string
+	Problems []string
+	Title    string
+	Intro    template.HTML
+	Finish   template.HTML
+	Steps    []stepView
+	Minutes  int
+	Level    string
+}
+
+type stepView struct {
+	Number int
+	Title  string
+	Text   template.HTML
+	Hint   template.HTML
+	Solve  string
+	Checks []string
+}
+
+// html marks rendered markdown as safe: goldmark escaped everything and
+// rendered no raw HTML.
+func html(p keiko.Page, lang string) template.HTML {
+	return template.HTML(p.HTML.In(lang)) //nolint:gosec // produced by the scenario renderer, which escapes
+}
+
+// handleScenarioPage shows a scenario's pages in order: a preview for
+// authors and instructors, and the broken scenario's problems when it is
+// broken.
+func (s *Server) handleScenarioPage(c *gin.Context) {
+	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	e, err := s.entry(c.Param("id"))
+	if err != nil {
+		c.String(http.StatusNotFound, keiko.ErrorMessage(err))
+		return
+	}
+	p := scenarioPage{Lang: lang, T: messages[lang], Path: c.Request.URL.Path, ID: e.ID, Problems: e.Problems, Title: e.ID}
+	if sc := e.Scenario; sc != nil {
+		p.Title, p.Minutes, p.Level = sc.Title.In(lang), int(sc.Duration.Minutes()), string(sc.Level)
+		p.Intro, p.Finish = html(sc.Intro, lang), html(sc.Finish, lang)
+		for _, st := range sc.Steps {
+			v := stepView{Number: st.Index + 1, Title: st.Title.In(lang), Text: html(st.Text, lang), Hint: html(st.Hint, lang),
+				Solve: strings.TrimSpace(strings.TrimSpace(st.Solve.Script) + "\n" + strings.TrimSpace(st.Solve.Manifests))}
+			for _, ch := range st.Checks {
+				v.Checks = append(v.Checks, ch.Message.In(lang))
+			}
+			p.Steps = append(p.Steps, v)
+		}
+	}
+	s.render(c, "scenario.html", p)
+}
+
+// handleAsset serves a file a scenario's pages link to.
+func (s *Server) handleAsset(c *gin.Context) {
+	name := strings.TrimPrefix(c.Param("path"), "/")
+	if s.cfg.Catalog == nil {
+		s.notFound(c)
+		return
+	}
+	f, err := s.cfg.Catalog.Asset(c.Param("id"), name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("scenario asset", "id", c.Param("id"), "path", name, "err", err)
+		}
+		s.notFound(c)
+		return
+	}
+	defer f.Close()
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	// Authors' SVGs could carry scripts; served this way they cannot run
+	// in Keiko's origin.
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Status(http.StatusOK)
+	c.Header("Content-Type", ctype)
+	_, _ = io.Copy(c.Writer, f)
+}
