@@ -6,7 +6,7 @@ GO ?= go
 # Sources each binary depends on, so make rebuilds only what changed; the
 # cluster binary takes minutes to link from cold and must not be redone for
 # a change in the web app.
-KEIKO_SRC := go.mod go.sum $(shell find . -path ./deploy -prune -o -path ./bin -prune -o -path ./.keiko -prune -o -type f \( -name '*.go' -o -path './web/*' \) -print)
+KEIKO_SRC := go.mod go.sum $(shell find . -path ./deploy -prune -o -path ./bin -prune -o -path ./.keiko -prune -o -type f \( -name '*.go' -o -path './web/*' -o -path './scenarios/builtin/*' \) -print)
 CLUSTER_SRC := deploy/cluster/go.mod deploy/cluster/go.sum $(shell find deploy/cluster -type f -name '*.go')
 
 .DEFAULT_GOAL := help
@@ -33,9 +33,10 @@ run: build ## Start Keiko on the embedded cluster (http://127.0.0.1:8080)
 	bin/keiko serve
 
 .PHONY: test
-test: build ## Run every test, including integration tests against the embedded cluster
+test: build ## Run every test: unit, integration against the embedded cluster, and keiko test over the built-in scenarios
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	bin/keiko test
 	cd deploy/cluster && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: vendor-xterm

@@ -183,7 +183,7 @@ func (s *Server) handleScenarioPage(c *gin.Context) {
 // handleAsset serves a file a scenario's pages link to.
 func (s *Server) handleAsset(c *gin.Context) {
 	name := strings.TrimPrefix(c.Param("path"), "/")
-	if s.cfg.Catalog == nil {
+	if s.cfg.Catalog == nil || !fs.ValidPath(name) {
 		s.notFound(c)
 		return
 	}
