@@ -310,8 +310,10 @@ func (l *loader) step(i int, f StepFile, langs []string) keiko.Step {
 	if len(f.Hint) > 0 {
 		hint := l.text(f.Hint, langs, append(at, "hint"), fmt.Sprintf("step %d hint", i+1), false)
 		st.Hint = keiko.Page{Markdown: hint, HTML: keiko.Text{}}
-		for lang, src := range hint {
-			st.Hint.HTML[lang] = l.render(FileName, lang, []byte(src))
+		// In language order, so that problems come out in the same
+		// order every time.
+		for _, lang := range f.Hint.languages() {
+			st.Hint.HTML[lang] = l.render(FileName, lang, []byte(hint[lang]))
 		}
 	}
 	for j, c := range f.Checks {
@@ -370,8 +372,8 @@ func (l *loader) resourceCheck(f CheckFile, at []any, name string) {
 	} else if _, err := expr.Compile(f.Expr, expr.Bool); err != nil {
 		l.at(append(at, "expr"), "%s: expr does not compile: %v", name, oneLine(err))
 	}
-	for lang, src := range f.MessageExpr {
-		if _, err := expr.Compile(src, expr.String); err != nil {
+	for _, lang := range f.MessageExpr.languages() {
+		if _, err := expr.Compile(f.MessageExpr[lang], expr.String); err != nil {
 			l.at(append(at, "messageExpr"), "%s: messageExpr (%s) does not compile: %v", name, lang, oneLine(err))
 		}
 	}
