@@ -214,14 +214,31 @@ func (l *loader) yamlError(err error) {
 		msgs = te.Errors
 	}
 	for _, m := range msgs {
-		m = friendlier.Replace(m)
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			n, _ := strconv.Atoi(g[1])
-			l.problem(FileName, n, "%s", g[2])
-		} else {
-			l.problem(FileName, 0, "%s", strings.TrimPrefix(m, "yaml: "))
-		}
+		line, text := yamlPosition(friendlier.Replace(m))
+		l.problem(FileName, line, "%s", text)
 	}
+}
+
+// parserErrors are go-yaml's parser messages, as opposed to its scanner's.
+// go-yaml reports them with a 0-based line (and none at all for the
+// first), unlike every other message.
+var parserErrors = []string{
+	"did not find expected <document start>", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected key",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+}
+
+// yamlPosition splits a go-yaml message into its 1-based line and text.
+func yamlPosition(msg string) (int, string) {
+	line, text := 0, strings.TrimPrefix(msg, "yaml: ")
+	if g := yamlLine.FindStringSubmatch(msg); g != nil {
+		line, _ = strconv.Atoi(g[1])
+		text = g[2]
+	}
+	if slices.Contains(parserErrors, text) {
+		line++
+	}
+	return line, text
 }
 
 // build checks f and makes the scenario from it.
@@ -439,11 +456,8 @@ func (l *loader) manifests(name string, data []byte) bool {
 			return ok
 		}
 		if err != nil {
-			line := 0
-			if g := yamlLine.FindStringSubmatch(err.Error()); g != nil {
-				line, _ = strconv.Atoi(g[1])
-			}
-			l.problem(name, line, "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			line, text := yamlPosition(err.Error())
+			l.problem(name, line, "not valid YAML: %s", text)
 			return false
 		}
 		if len(doc.Content) == 0 {

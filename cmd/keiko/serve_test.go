@@ -105,12 +105,16 @@ func TestServeWithKubeconfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "data")
+			// A broken scenario of the operator's must not stop the server.
+			mine := t.TempDir()
+			write(t, mine, map[string]string{"broken/scenario.yaml": "id: broken\ntitle: [oops\n"})
 			o := serveOptions{
 				addr:       "127.0.0.1:0",
 				dataDir:    dataDir,
 				kubeconfig: fakeAPIServer(t, tt.apiStatus),
 				logFormat:  "text",
 				logLevel:   "error",
+				scenarios:  []string{mine},
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -120,6 +124,14 @@ func TestServeWithKubeconfig(t *testing.T) {
 			}
 			if status, body := httpGet(t, url+"/readyz"); status != tt.wantReadyz {
 				t.Errorf("GET /readyz = %d %q, want %d", status, body, tt.wantReadyz)
+			}
+			broken := filepath.Join(mine, "broken", "scenario.yaml") + ":2:"
+			if status, body := httpGet(t, url+"/api/scenarios"); status != http.StatusOK ||
+				!strings.Contains(body, `"id":"kubernetes-basics"`) || !strings.Contains(body, `"broken":true`) || !strings.Contains(body, broken) {
+				t.Errorf("GET /api/scenarios = %d %s; want kubernetes-basics, and broken with %q", status, body, broken)
+			}
+			if !strings.Contains(out.String(), "scenarios: 1 loaded, 1 with errors") || !strings.Contains(out.String(), broken) {
+				t.Errorf("output does not report the broken scenario:\n%s", out.String())
 			}
 
 			fi, err := os.Stat(dataDir)
