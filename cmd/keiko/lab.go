@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/keiko-lab/keiko"
+	"github.com/keiko-lab/keiko/player"
 	"github.com/keiko-lab/keiko/sandbox"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/terminal"
@@ -17,6 +18,8 @@ import (
 // server.Sessions and server.Terminals.
 type lab struct {
 	sandboxes  *sandbox.Manager
+	player     *player.Player
+	scenario   func(id string) *keiko.Scenario // nil when there is no such scenario
 	terms      *terminal.Registry
 	removeHome func(id string) error
 	off        error  // why terminals are refused, if they are
@@ -49,8 +52,13 @@ func (l *lab) ended(id string) {
 	_ = l.removeHome(id) // an id that names no home has nothing to remove
 }
 
+// Start provisions a sandbox for the scenario, with its setup done.
 func (l *lab) Start(ctx context.Context, learnerID, scenarioID string) (keiko.Session, error) {
-	sb, err := l.sandboxes.Provision(ctx, sandbox.Request{LearnerID: learnerID, ScenarioID: scenarioID})
+	sc := l.scenario(scenarioID)
+	if sc == nil {
+		return keiko.Session{}, keiko.Errorf(keiko.ENOTFOUND, "There is no scenario %q; GET /api/scenarios lists them.", scenarioID)
+	}
+	sb, err := l.player.Start(ctx, sc, learnerID)
 	if err != nil {
 		return keiko.Session{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/keiko-lab/keiko"
 	"github.com/keiko-lab/keiko/localcluster"
 	"github.com/keiko-lab/keiko/player"
 	"github.com/keiko-lab/keiko/sandbox"
@@ -347,6 +348,16 @@ func (c catalog) Scenarios() []server.CatalogEntry {
 		}
 	}
 	return out
+}
+
+// scenario returns the loaded scenario with the given id, or nil.
+func (c catalog) scenario(id string) *keiko.Scenario {
+	for _, e := range c.entries {
+		if e.ID == id {
+			return e.Scenario
+		}
+	}
+	return nil
 }
 
 func (c catalog) Asset(id, name string) (fs.File, error) {

@@ -16,11 +16,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/keiko-lab/keiko/localcluster"
+	"github.com/keiko-lab/keiko/player"
 	"github.com/keiko-lab/keiko/sandbox"
+	"github.com/keiko-lab/keiko/sandbox/check"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
 	"github.com/keiko-lab/keiko/terminal/jail"
@@ -195,7 +198,7 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
-			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
 				runErr = err
 				break wait
 			}
@@ -311,7 +314,7 @@ type shellOptions struct {
 // startSandboxes reconciles the cluster's sandboxes with this fresh process,
 // starts the reaper and the warm pool, which run until ctx ends, and opens
 // sessions and terminals to learners.
-func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
+func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, cat catalog, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
 	rc, err := cc.restConfig()
 	if err != nil {
 		return err
@@ -359,7 +362,18 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	if off != nil {
 		logger.Error("learners' terminals are off", "reason", off)
 	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	// Setup scripts and script checks run where the learner's shell does.
+	var scripts check.ScriptRunner
+	if j != nil {
+		scripts = j
+	}
 	l := newLab(m, j, sh.homes, kubectl)
+	l.player = &player.Player{Sandboxes: m, Checks: check.New(dyn, scripts), Scripts: scripts}
+	l.scenario = cat.scenario
 	l.off, l.warning = off, warning
 	labs.ready(l)
 	return nil

@@ -145,6 +145,14 @@ func learnerTerminal(t *testing.T, base string) {
 	if err != nil || resp.StatusCode != http.StatusCreated || sess.ID == "" || sess.Namespace == "" || sess.ExpiresAt.IsZero() {
 		t.Fatalf("POST /api/sessions: %d %+v %v", resp.StatusCode, sess, err)
 	}
+	resp, err = browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"no-such-scenario"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /api/sessions for an unknown scenario = %d, want 404", resp.StatusCode)
+	}
 
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + sess.ID + "/terminal"
 	u, _ := neturl.Parse(base)
