@@ -51,11 +51,11 @@ func LoadAll(trees ...fs.FS) *Catalog {
 		})
 		for _, d := range dirs {
 			e := Load(fsys, d)
-			if first, dup := seen[e.ID]; dup && e.Scenario != nil {
+			if first, dup := seen[e.ID]; !dup {
+				seen[e.ID] = d
+			} else if e.Scenario != nil {
 				e.Problems = append(e.Problems, Problem{File: path.Join(d, FileName), Message: "id " + e.ID + " is already used by " + first})
 				e.Scenario = nil
-			} else {
-				seen[e.ID] = d
 			}
 			c.Entries = append(c.Entries, e)
 		}

@@ -181,7 +181,13 @@ var friendlier = strings.NewReplacer(
 	"in type scenarios.CheckFile", "in a check",
 	"in type scenarios.ActionFile", "in setup or solve",
 	"in type scenarios.SandboxFile", "in sandbox",
-	"into scenarios.", "into ",
+	"into scenarios.File", "into a scenario",
+	"into scenarios.StepFile", "into a step",
+	"into []scenarios.StepFile", "into a list of steps",
+	"into scenarios.CheckFile", "into a check",
+	"into []scenarios.CheckFile", "into a list of checks",
+	"into scenarios.ActionFile", "into setup or solve",
+	"into scenarios.SandboxFile", "into sandbox",
 )
 
 // parse decodes scenario.yaml strictly: an unknown field is an error,
@@ -330,7 +336,7 @@ func (l *loader) step(i int, f StepFile, langs []string) keiko.Step {
 		// In language order, so that problems come out in the same
 		// order every time.
 		for _, lang := range f.Hint.languages() {
-			st.Hint.HTML[lang] = l.render(FileName, lang, []byte(hint[lang]))
+			st.Hint.HTML[lang] = l.render(FileName, lang, []byte(hint[lang]), l.line(append(at, "hint", lang)))
 		}
 	}
 	for j, c := range f.Checks {
@@ -391,7 +397,7 @@ func (l *loader) resourceCheck(f CheckFile, at []any, name string) {
 	}
 	for _, lang := range f.MessageExpr.languages() {
 		if _, err := expr.Compile(f.MessageExpr[lang], expr.String); err != nil {
-			l.at(append(at, "messageExpr"), "%s: messageExpr (%s) does not compile: %v", name, lang, oneLine(err))
+			l.at(append(at, "messageExpr", lang), "%s: messageExpr (%s) does not compile: %v", name, lang, oneLine(err))
 		}
 	}
 }
@@ -460,8 +466,8 @@ func (l *loader) manifests(name string, data []byte) bool {
 			l.problem(name, line, "not valid YAML: %s", text)
 			return false
 		}
-		if len(doc.Content) == 0 {
-			continue // an empty document, as between two ---
+		if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
+			continue // an empty document, as between two ---, which kubectl skips too
 		}
 		var obj struct {
 			APIVersion string `yaml:"apiVersion"`
@@ -519,28 +525,33 @@ func (l *loader) page(name string, langs []string, at []any) keiko.Page {
 			continue
 		}
 		p.Markdown[lang] = string(data)
-		p.HTML[lang] = l.render(file, lang, data)
+		p.HTML[lang] = l.render(file, lang, data, 0)
 	}
 	return p
 }
 
-// render renders markdown from file and checks its links.
-func (l *loader) render(file, lang string, src []byte) string {
+// render renders markdown from file and checks its links. A hint is
+// markdown inside scenario.yaml, where its own line numbers mean nothing:
+// its problems are at hintLine instead, when that is not 0.
+func (l *loader) render(file, lang string, src []byte, hintLine int) string {
 	rc := &renderContext{id: l.e.ID, file: file, lang: lang}
 	out, err := render(src, rc)
 	if err != nil {
 		l.problem(file, 0, "%v", err)
 	}
 	for _, lk := range rc.links {
-		what := "link"
+		what, line := "link", lk.line
+		if hintLine > 0 {
+			line = hintLine
+		}
 		if lk.image {
 			what = "image"
 		}
 		switch _, err := fs.Stat(l.fsys, lk.target); {
 		case lk.bad != "":
-			l.problem(file, lk.line, "%s %s %s", what, lk.target, lk.bad)
+			l.problem(file, line, "%s %s %s", what, lk.target, lk.bad)
 		case err != nil:
-			l.problem(file, lk.line, "%s %s: file not found", what, lk.target)
+			l.problem(file, line, "%s %s: file not found", what, lk.target)
 		default:
 			l.e.assets[lk.target] = true
 		}

@@ -81,7 +81,9 @@ var fenceMark = regexp.MustCompile("^(\\s*)(```+|~~~+)\\{\\{\\s*(exec|execute|co
 // keep their numbers.
 func killercodaFences(src []byte) []byte {
 	lines := strings.Split(string(src), "\n")
-	open := -1 // the opening fence of the block we are in
+	open := -1  // the opening fence of the block we are in
+	fence := "" // its backticks or tildes: only as many or more of the same close it
+	closes := func(f string) bool { return strings.Trim(f, fence[:1]) == "" && len(f) >= len(fence) }
 	changed := false
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
@@ -91,7 +93,8 @@ func killercodaFences(src []byte) []byte {
 		switch m := fenceMark.FindStringSubmatch(l); {
 		case open < 0:
 			open = i
-		case m != nil:
+			fence = t[:len(t)-len(strings.TrimLeft(t, t[:1]))]
+		case m != nil && closes(m[2]):
 			action := actionExec
 			if m[3] == actionCopy {
 				action = actionCopy
@@ -99,7 +102,7 @@ func killercodaFences(src []byte) []byte {
 			lines[open] += " " + action + m[4]
 			lines[i] = m[1] + m[2]
 			open, changed = -1, true
-		case strings.Trim(t, "`~") == "":
+		case closes(t):
 			open = -1
 		}
 	}
@@ -198,6 +201,9 @@ func markCodeSpan(n *ast.CodeSpan, src []byte) {
 	end := texts[0].Segment.Start + len(m[0])
 	for _, t := range texts {
 		switch {
+		case t.Segment.Stop <= end && (t.SoftLineBreak() || t.HardLineBreak()):
+			// Keep the line break, or the words either side would join.
+			t.Segment = text.NewSegment(t.Segment.Stop, t.Segment.Stop)
 		case t.Segment.Stop <= end:
 			t.Parent().RemoveChild(t.Parent(), t)
 		case t.Segment.Start < end:
@@ -226,13 +232,19 @@ func toAlert(bq *ast.Blockquote, src []byte, lang string) {
 		}
 	}
 	// Drop the mark's line from the paragraph, and the paragraph if that
-	// was all of it.
+	// was all of it. The line ends with the text that breaks it: what
+	// follows may be code or emphasis, which have no position of their
+	// own.
 	for c := p.FirstChild(); c != nil; {
 		next := c.NextSibling()
-		if t, ok := c.(*ast.Text); ok && t.Segment.Start >= first.Stop {
+		t, isText := c.(*ast.Text)
+		if isText && t.Segment.Start >= first.Stop {
 			break
 		}
 		p.RemoveChild(p, c)
+		if isText && (t.SoftLineBreak() || t.HardLineBreak()) {
+			break
+		}
 		c = next
 	}
 	if p.ChildCount() == 0 {
@@ -247,16 +259,32 @@ func toAlert(bq *ast.Blockquote, src []byte, lang string) {
 	bq.Parent().ReplaceChild(bq.Parent(), bq, a)
 }
 
-// lineOf is the 1-based line of the first text inside n.
+// lineOf is the 1-based line of the first text inside n. A link or image
+// with no text starts where the inline before it ends: its paragraph's
+// first line may be lines away.
 func lineOf(n ast.Node, src []byte) int {
+	at := func(pos int) int { return 1 + bytes.Count(src[:pos], []byte("\n")) }
 	for c := n.FirstChild(); c != nil; c = c.FirstChild() {
 		if t, ok := c.(*ast.Text); ok {
-			return 1 + bytes.Count(src[:t.Segment.Start], []byte("\n"))
+			return at(t.Segment.Start)
 		}
+	}
+	switch prev := n.PreviousSibling().(type) {
+	case nil:
+		if p := n.Parent(); p != nil && p.Type() == ast.TypeInline {
+			return lineOf(p, src)
+		}
+	case *ast.Text:
+		if prev.SoftLineBreak() || prev.HardLineBreak() {
+			return at(prev.Segment.Stop) + 1
+		}
+		return at(prev.Segment.Stop)
+	default:
+		return lineOf(prev, src)
 	}
 	for p := n.Parent(); p != nil; p = p.Parent() {
 		if p.Type() == ast.TypeBlock && p.Lines().Len() > 0 {
-			return 1 + bytes.Count(src[:p.Lines().At(0).Start], []byte("\n"))
+			return at(p.Lines().At(0).Start)
 		}
 	}
 	return 0
