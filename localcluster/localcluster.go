@@ -114,7 +114,9 @@ func (c *Cluster) RESTConfig() (*rest.Config, error) {
 }
 
 // Ready reports whether the cluster can run learners' pods now: the
-// apiserver answers /readyz and a node is Ready.
+// apiserver answers /readyz, and a node is Ready with its kubelet endpoint
+// listening. After a restart the node is still Ready from before, with the
+// old process's endpoint, until the new one has taken over.
 func (c *Cluster) Ready(ctx context.Context) error {
 	rc, err := c.RESTConfig()
 	if err != nil {
@@ -134,12 +136,32 @@ func (c *Cluster) Ready(ctx context.Context) error {
 	}
 	for _, n := range nodes.Items {
 		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue && kubeletListens(ctx, n) {
 				return nil
 			}
 		}
 	}
 	return errors.New("cluster not ready: no node is Ready yet")
+}
+
+// kubeletListens reports whether n's kubelet endpoint accepts connections.
+func kubeletListens(ctx context.Context, n corev1.Node) bool {
+	var addr string
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			addr = a.Address
+		}
+	}
+	port := n.Status.DaemonEndpoints.KubeletEndpoint.Port
+	if addr == "" || port == 0 {
+		return false
+	}
+	conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // WaitReady blocks until the cluster is ready or ctx ends.

@@ -11,6 +11,7 @@ import (
 // indexPage is the data the landing page template reads.
 type indexPage struct {
 	Lang       string            // BCP 47 tag of the page, "en" or "ja"
+	Path       string            // of this page, for the language switch
 	T          map[string]string // the page's strings in Lang
 	Ready      bool              // whether the cluster answered its readiness check
 	Kubeconfig string            // admin kubeconfig path; empty hides the row
@@ -23,6 +24,7 @@ func (s *Server) handleIndex(c *gin.Context) {
 	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
 	page := indexPage{
 		Lang:       lang,
+		Path:       "/",
 		T:          messages[lang],
 		Ready:      s.clusterReady(c.Request.Context()) == nil,
 		Kubeconfig: s.cfg.Kubeconfig,

@@ -151,7 +151,7 @@ type stepView struct {
 // html marks rendered markdown as safe: goldmark escaped everything and
 // rendered no raw HTML.
 func html(p keiko.Page, lang string) template.HTML {
-	return template.HTML(p.HTML.In(lang)) //nolint:gosec // produced by the scenario renderer, which escapes
+	return template.HTML(p.HTML.In(lang))
 }
 
 // handleScenarioPage shows a scenario's pages in order: a preview for

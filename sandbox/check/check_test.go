@@ -56,6 +56,24 @@ func deployment(t testing.TB, ns, name string, replicas int32, labels map[string
 	}
 }
 
+// checkCase is one check and the result it must give.
+type checkCase struct {
+	name    string
+	check   keiko.Check
+	passed  bool
+	message string
+	detail  string // a part of it
+}
+
+func (tc checkCase) run(t *testing.T, e *check.Engine, tgt check.Target) {
+	t.Run(tc.name, func(t *testing.T) {
+		r := e.Evaluate(context.Background(), tgt, []keiko.Check{tc.check})[0]
+		if r.Passed != tc.passed || r.Message != tc.message || !strings.Contains(r.Detail, tc.detail) {
+			t.Errorf("got %+v, want passed %v, message %q, detail with %q", r, tc.passed, tc.message, tc.detail)
+		}
+	})
+}
+
 var webReady = keiko.Check{
 	Resource: "apps/v1/deployments",
 	Name:     "web",
@@ -85,13 +103,7 @@ func TestResourceChecks(t *testing.T) {
 		return e.Evaluate(ctx, tgt, []keiko.Check{webReady})[0].Passed, nil
 	})
 
-	for _, tc := range []struct {
-		name    string
-		check   keiko.Check
-		passed  bool
-		message string
-		detail  string
-	}{
+	for _, tc := range []checkCase{
 		{"live values in the message", keiko.Check{Resource: "apps/v1/deployments", Name: "web",
 			Expr:        "object.spec.replicas >= 3",
 			MessageExpr: keiko.Text{"en": "'deployment web has ' + string(object.spec.replicas) + ' replicas, 3 wanted'"}},
@@ -108,12 +120,7 @@ func TestResourceChecks(t *testing.T) {
 			Expr: "object != null", Message: keiko.Text{"en": "Deploy hello."}}, false, "Deploy hello.", "read serving.knative.dev/v1/services"},
 		{"no message at all", keiko.Check{Resource: "v1/configmaps", Name: "absent", Expr: "object != null"}, false, "Not done yet.", ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := e.Evaluate(ctx, tgt, []keiko.Check{tc.check})[0]
-			if r.Passed != tc.passed || r.Message != tc.message || !strings.Contains(r.Detail, tc.detail) {
-				t.Errorf("got %+v, want passed %v, message %q, detail with %q", r, tc.passed, tc.message, tc.detail)
-			}
-		})
+		tc.run(t, e, tgt)
 	}
 }
 
@@ -141,24 +148,13 @@ func TestScriptChecks(t *testing.T) {
 		return -1, nil, nil
 	})
 	e := engine(t, run)
-	for _, tc := range []struct {
-		name    string
-		check   keiko.Check
-		passed  bool
-		message string
-		detail  string
-	}{
+	for _, tc := range []checkCase{
 		{"exit 0 passes", keiko.Check{Script: "pass"}, true, "", ""},
 		{"the last FAIL line is the message", keiko.Check{Script: "fail with reason", Message: keiko.Text{"en": "unused"}}, false, "create ~/done first", "exit 1"},
 		{"no FAIL line: the check's message", keiko.Check{Script: "fail", Message: keiko.Text{"en": "Write the file."}}, false, "Write the file.", "nothing useful"},
 		{"a timeout fails", keiko.Check{Script: "hang", Timeout: 50 * time.Millisecond}, false, "Not done yet.", "timed out after 50ms"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := e.Evaluate(context.Background(), check.Target{Lang: "en"}, []keiko.Check{tc.check})[0]
-			if r.Passed != tc.passed || r.Message != tc.message || !strings.Contains(r.Detail, tc.detail) {
-				t.Errorf("got %+v, want passed %v, message %q, detail with %q", r, tc.passed, tc.message, tc.detail)
-			}
-		})
+		tc.run(t, e, check.Target{Lang: "en"})
 	}
 	if r := engine(t, nil).Evaluate(context.Background(), check.Target{}, []keiko.Check{{Script: "pass"}})[0]; r.Passed {
 		t.Error("a script check passed with no learner environment to run it in")

@@ -153,10 +153,9 @@ func Run(ctx context.Context, cfg Config) error {
 	run("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, p) })
 	run("kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
 	run("kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
-	run("kwok", func(ctx context.Context) error {
-		return runKwok(ctx, p.kubeconfig("kwok"), kubelet.Addr().(*net.TCPAddr).Port, cfg.Logs)
-	})
-	if err := waitNode(ctx, client, failed); err != nil {
+	kubeletPort := kubelet.Addr().(*net.TCPAddr).Port
+	run("kwok", func(ctx context.Context) error { return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, cfg.Logs) })
+	if err := waitNode(ctx, client, kubeletPort, failed); err != nil {
 		return stopped(ctx, err, say)
 	}
 	say("node %s Ready", NodeName)
@@ -217,12 +216,15 @@ func waitReady(ctx context.Context, c *kubernetes.Clientset, failed <-chan error
 	}
 }
 
-func waitNode(ctx context.Context, c *kubernetes.Clientset, failed <-chan error) error {
+// waitNode waits until the node is Ready and advertises this process's
+// kubelet endpoint: after a restart the node is still Ready from before,
+// with the old port, until kwok has started.
+func waitNode(ctx context.Context, c *kubernetes.Clientset, kubeletPort int, failed <-chan error) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		n, err := c.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
-		if err == nil {
+		if err == nil && int(n.Status.DaemonEndpoints.KubeletEndpoint.Port) == kubeletPort {
 			for _, cond := range n.Status.Conditions {
 				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
 					return nil
