@@ -115,11 +115,16 @@ func Run(ctx context.Context, cfg Config) error {
 	defer etcd.Close()
 	say("etcd ready in %s", since(t))
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	// Components stop in the reverse order of their start: the controllers,
+	// the scheduler and kwok first, while the apiserver still answers them,
+	// then the apiserver, then etcd. The namespace controller exits the
+	// whole process with status 1 if discovery fails while it starts, as it
+	// would when the apiserver went first in a stop soon after a start.
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	clientsCtx, stopClients := context.WithCancel(ctx)
+	var apiWG, clientsWG sync.WaitGroup
 	failed := make(chan error, 5)
-	run := func(name string, f func(context.Context) error) {
+	run := func(ctx context.Context, wg *sync.WaitGroup, name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -129,13 +134,15 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	defer func() {
-		cancel()
-		waitTimeout(&wg, 15*time.Second)
+		stopClients()
+		waitTimeout(&clientsWG, 15*time.Second)
+		stopAPI()
+		waitTimeout(&apiWG, 15*time.Second)
 	}()
 
 	say("starting kube-apiserver on %s", server)
 	t = time.Now()
-	run("kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, p, cfg.Port, etcdURL) })
+	run(apiCtx, &apiWG, "kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, p, cfg.Port, etcdURL) })
 	client, err := adminClient(admin)
 	if err != nil {
 		return err
@@ -150,11 +157,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	run("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, p) })
-	run("kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
-	run("kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
+	run(clientsCtx, &clientsWG, "kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, p) })
+	run(clientsCtx, &clientsWG, "kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
+	run(clientsCtx, &clientsWG, "kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
 	kubeletPort := kubelet.Addr().(*net.TCPAddr).Port
-	run("kwok", func(ctx context.Context) error { return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, cfg.Logs) })
+	run(clientsCtx, &clientsWG, "kwok", func(ctx context.Context) error { return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, cfg.Logs) })
 	if err := waitNode(ctx, client, kubeletPort, failed); err != nil {
 		return stopped(ctx, err, say)
 	}
