@@ -20,3 +20,26 @@ type Session struct {
 func (s Session) Expired(now time.Time) bool {
 	return !now.Before(s.ExpiresAt)
 }
+
+// Event is something that happened in a session, kept in an append-only
+// log for instructors' reports and the events webhook.
+type Event struct {
+	SessionID string
+	Kind      EventKind
+	Step      int // for step events; -1 otherwise
+	At        time.Time
+}
+
+// EventKind names an event. Stored as text: don't rename the values.
+type EventKind string
+
+// Event kinds.
+const (
+	EventSessionStarted EventKind = "session.started"
+	EventStepChecked    EventKind = "step.checked"
+	EventStepPassed     EventKind = "step.passed"
+	EventStepSkipped    EventKind = "step.skipped"
+	EventHintUsed       EventKind = "hint.used"
+	EventSolveUsed      EventKind = "solve.used"
+	EventFinished       EventKind = "session.finished"
+)
