@@ -91,7 +91,7 @@ func TestProgressAndEvents(t *testing.T) {
 	}{
 		{0, keiko.StepPassed},
 		{1, keiko.StepSkipped},
-		{1, keiko.StepPassed}, // a skipped step may still be passed later
+		{1, keiko.StepPassed},  // a skipped step may still be passed later
 		{0, keiko.StepPending}, // a passed step stays passed
 		{2, keiko.StepPending},
 	} {
@@ -124,4 +124,3 @@ func TestProgressAndEvents(t *testing.T) {
 		t.Errorf("Events = %+v %v, want %+v", got, err, events)
 	}
 }
-
