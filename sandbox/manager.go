@@ -166,3 +166,6 @@ func (m *Manager) now() time.Time { return m.cfg.Now() }
 
 // Live is the number of sandboxes counted against capacity.
 func (m *Manager) Live() int { return m.capacity.count() }
+
+// TTL is how long a sandbox lives, and how much an extension adds.
+func (m *Manager) TTL() time.Duration { return m.cfg.TTL }

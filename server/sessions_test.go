@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,13 +18,47 @@ type fakeSessions struct {
 	err      error
 }
 
+var fakeSession = keiko.Session{ID: "abc", Namespace: "keiko-abc", ScenarioID: "kubernetes-basics", ExpiresAt: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+
 func (f *fakeSessions) Start(_ context.Context, learner, scenario string) (keiko.Session, error) {
 	f.learners = append(f.learners, learner)
 	if f.err != nil {
 		return keiko.Session{}, f.err
 	}
-	return keiko.Session{ID: "abc", Namespace: "keiko-abc", ScenarioID: scenario, ExpiresAt: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}, nil
+	s := fakeSession
+	s.LearnerID, s.ScenarioID = learner, scenario
+	return s, nil
 }
+
+// own is the lab's rule: only the learner who started session abc sees it.
+func (f *fakeSessions) own(learner, id string) error {
+	if id != "abc" || len(f.learners) == 0 || learner != f.learners[0] {
+		return keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q.", id)
+	}
+	return nil
+}
+
+func (f *fakeSessions) Progress(_ context.Context, learner, id string) (keiko.Session, map[int]keiko.StepStatus, error) {
+	return fakeSession, map[int]keiko.StepStatus{0: keiko.StepPassed}, f.own(learner, id)
+}
+
+func (f *fakeSessions) Check(_ context.Context, learner, id string, step int, lang string) ([]keiko.CheckResult, error) {
+	if err := f.own(learner, id); err != nil {
+		return nil, err
+	}
+	if step != 1 {
+		return nil, keiko.Errorf(keiko.EINVALID, "Step %d does not exist.", step)
+	}
+	return []keiko.CheckResult{{Passed: true}, {Message: "Scale web to 4 (" + lang + ")."}}, nil
+}
+
+func (f *fakeSessions) Extend(_ context.Context, learner, id string) (keiko.Session, error) {
+	s := fakeSession
+	s.ExpiresAt = s.ExpiresAt.Add(time.Hour)
+	return s, f.own(learner, id)
+}
+
+func (f *fakeSessions) End(_ context.Context, learner, id string) error { return f.own(learner, id) }
 
 // fullError is how the sandbox reports a full cluster: a keiko.Error
 // wrapping a cause that knows when to retry.
@@ -99,6 +134,62 @@ func TestStartSession(t *testing.T) {
 			}
 			if len(f.learners) != 1 || !learnerIDPattern(f.learners[0]) {
 				t.Errorf("session started for learner %v, want the cookie's id", f.learners)
+			}
+		})
+	}
+}
+
+// oneScenario offers kubernetes-basics with one step, titled in English
+// only.
+type oneScenario struct{}
+
+func (oneScenario) Scenarios() []CatalogEntry {
+	return []CatalogEntry{{ID: "kubernetes-basics", Scenario: &keiko.Scenario{ID: "kubernetes-basics",
+		Steps: []keiko.Step{{Index: 0, Title: keiko.Text{"en": "Run a pod"}}}}}}
+}
+
+func (oneScenario) Asset(string, string) (fs.File, error) { return nil, fs.ErrNotExist }
+
+func TestSessionAPI(t *testing.T) {
+	f := &fakeSessions{}
+	h := New(Config{Sessions: f, Catalog: oneScenario{}}).Handler()
+	do := func(method, path string, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(`{"scenario":"kubernetes-basics"}`))
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	start := do(http.MethodPost, "/api/sessions", nil)
+	mine := start.Result().Cookies()[0]
+	stranger := do(http.MethodGet, "/", nil).Result().Cookies()[0]
+
+	for _, tc := range []struct {
+		name, method, path string
+		cookie             *http.Cookie
+		status             int
+		body               string
+	}{
+		{"progress", "GET", "/api/sessions/abc?lang=ja", mine, 200,
+			`{"id":"abc","namespace":"keiko-abc","expiresAt":"2026-11-24T12:00:00Z","scenario":"kubernetes-basics","steps":[{"index":0,"title":"Run a pod","status":"passed"}]}`},
+		{"check", "POST", "/api/sessions/abc/steps/1/check?lang=en", mine, 200,
+			`{"step":1,"passed":false,"results":[{"passed":true},{"passed":false,"message":"Scale web to 4 (en)."}]}`},
+		{"check a step that is not a number", "POST", "/api/sessions/abc/steps/one/check", mine, 400, `"code":"invalid"`},
+		{"check a step that does not exist", "POST", "/api/sessions/abc/steps/9/check", mine, 400, "Step 9 does not exist."},
+		{"extend", "POST", "/api/sessions/abc/extend", mine, 200, `"expiresAt":"2026-11-24T13:00:00Z"`},
+		{"end", "DELETE", "/api/sessions/abc", mine, 204, ""},
+		{"another learner's progress", "GET", "/api/sessions/abc", stranger, 404, `"code":"not_found"`},
+		{"another learner's check", "POST", "/api/sessions/abc/steps/1/check", stranger, 404, `"code":"not_found"`},
+		{"another learner's extend", "POST", "/api/sessions/abc/extend", stranger, 404, `"code":"not_found"`},
+		{"another learner's end", "DELETE", "/api/sessions/abc", stranger, 404, `"code":"not_found"`},
+		{"no cookie at all", "GET", "/api/sessions/abc", nil, 404, `"code":"not_found"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(tc.method, tc.path, tc.cookie)
+			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.body) {
+				t.Errorf("%s %s = %d %s, want %d with %s", tc.method, tc.path, rec.Code, rec.Body, tc.status, tc.body)
 			}
 		})
 	}

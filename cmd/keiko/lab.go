@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/keiko-lab/keiko"
 	"github.com/keiko-lab/keiko/player"
 	"github.com/keiko-lab/keiko/sandbox"
 	"github.com/keiko-lab/keiko/server"
+	"github.com/keiko-lab/keiko/store"
 	"github.com/keiko-lab/keiko/terminal"
 	"github.com/keiko-lab/keiko/terminal/jail"
 )
@@ -20,6 +23,9 @@ type lab struct {
 	sandboxes  *sandbox.Manager
 	player     *player.Player
 	scenario   func(id string) *keiko.Scenario // nil when there is no such scenario
+	db         *store.DB
+	extendBy   time.Duration
+	now        func() time.Time
 	terms      *terminal.Registry
 	removeHome func(id string) error
 	off        error  // why terminals are refused, if they are
@@ -62,10 +68,115 @@ func (l *lab) Start(ctx context.Context, learnerID, scenarioID string) (keiko.Se
 	if err != nil {
 		return keiko.Session{}, err
 	}
+	sess := session(sb)
+	if err := l.db.SaveSession(ctx, sess); err != nil {
+		_ = l.sandboxes.Delete(context.WithoutCancel(ctx), sb.ID)
+		return keiko.Session{}, &keiko.Error{Code: keiko.EINTERNAL, Message: "Could not record your session.", Op: "lab.Start", Err: err}
+	}
+	l.event(ctx, sess.ID, keiko.EventSessionStarted, -1)
+	return sess, nil
+}
+
+func session(sb *sandbox.Sandbox) keiko.Session {
 	return keiko.Session{
-		ID: sb.ID, LearnerID: learnerID, ScenarioID: scenarioID,
+		ID: sb.ID, LearnerID: sb.LearnerID, ScenarioID: sb.ScenarioID,
 		Namespace: sb.Namespace, CreatedAt: sb.CreatedAt, ExpiresAt: sb.ExpiresAt,
-	}, nil
+	}
+}
+
+// event records an event; losing one must not fail the learner's request.
+func (l *lab) event(ctx context.Context, id string, kind keiko.EventKind, step int) {
+	_ = l.db.AddEvent(context.WithoutCancel(ctx), keiko.Event{SessionID: id, Kind: kind, Step: step, At: l.now()})
+}
+
+// own returns the learner's live sandbox id; anyone else is told it does
+// not exist, so ids cannot be probed.
+func (l *lab) own(ctx context.Context, learnerID, id string) (*sandbox.Sandbox, error) {
+	sb, err := l.sandboxes.Get(ctx, id)
+	if err != nil || learnerID == "" || sb.LearnerID != learnerID {
+		return nil, keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
+	}
+	return sb, nil
+}
+
+// Progress is the learner's session with its steps' status.
+func (l *lab) Progress(ctx context.Context, learnerID, id string) (keiko.Session, map[int]keiko.StepStatus, error) {
+	sb, err := l.own(ctx, learnerID, id)
+	if err != nil {
+		return keiko.Session{}, nil, err
+	}
+	p, err := l.db.Progress(ctx, id)
+	if err != nil {
+		return keiko.Session{}, nil, err
+	}
+	return session(sb), p, nil
+}
+
+// Check evaluates a step's checks now, and records the step when they pass.
+func (l *lab) Check(ctx context.Context, learnerID, id string, step int, lang string) ([]keiko.CheckResult, error) {
+	sb, err := l.own(ctx, learnerID, id)
+	if err != nil {
+		return nil, err
+	}
+	sc := l.scenario(sb.ScenarioID)
+	if sc == nil {
+		return nil, keiko.Errorf(keiko.ENOTFOUND, "Scenario %q is no longer offered.", sb.ScenarioID)
+	}
+	if step < 0 || step >= len(sc.Steps) {
+		return nil, keiko.Errorf(keiko.EINVALID, "Step %d does not exist; %s has steps 0 to %d.", step, sc.ID, len(sc.Steps)-1)
+	}
+	st := sc.Steps[step]
+	if slices.ContainsFunc(st.Checks, func(c keiko.Check) bool { return c.Script != "" }) {
+		// Scripts run with the learner's credentials.
+		if sb, err = l.sandboxes.Kubeconfig(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	results := l.player.Check(ctx, sb, st, lang)
+	l.event(ctx, id, keiko.EventStepChecked, step)
+	if passed(results) {
+		if err := l.db.SetStep(ctx, id, step, keiko.StepPassed, l.now()); err != nil {
+			return nil, err
+		}
+		l.event(ctx, id, keiko.EventStepPassed, step)
+	}
+	return results, nil
+}
+
+func passed(rs []keiko.CheckResult) bool {
+	for _, r := range rs {
+		if !r.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+// Extend gives the learner more time.
+func (l *lab) Extend(ctx context.Context, learnerID, id string) (keiko.Session, error) {
+	if _, err := l.own(ctx, learnerID, id); err != nil {
+		return keiko.Session{}, err
+	}
+	sb, err := l.sandboxes.Extend(ctx, id, l.extendBy)
+	if err != nil {
+		return keiko.Session{}, err
+	}
+	if err := l.db.ExtendSession(ctx, id, sb.ExpiresAt); err != nil {
+		return keiko.Session{}, err
+	}
+	return session(sb), nil
+}
+
+// End deletes the learner's sandbox; their progress stays recorded.
+func (l *lab) End(ctx context.Context, learnerID, id string) error {
+	if _, err := l.own(ctx, learnerID, id); err != nil {
+		return err
+	}
+	if err := l.sandboxes.Delete(ctx, id); err != nil {
+		return err
+	}
+	l.event(ctx, id, keiko.EventFinished, -1)
+	return l.db.EndSession(ctx, id, l.now())
 }
 
 // Terminal gives a session's terminal to its learner only. Anyone else is
@@ -123,6 +234,38 @@ func (p *pendingLab) Start(ctx context.Context, learnerID, scenarioID string) (k
 		return keiko.Session{}, err
 	}
 	return l.Start(ctx, learnerID, scenarioID)
+}
+
+func (p *pendingLab) Progress(ctx context.Context, learnerID, id string) (keiko.Session, map[int]keiko.StepStatus, error) {
+	l, err := p.get()
+	if err != nil {
+		return keiko.Session{}, nil, err
+	}
+	return l.Progress(ctx, learnerID, id)
+}
+
+func (p *pendingLab) Check(ctx context.Context, learnerID, id string, step int, lang string) ([]keiko.CheckResult, error) {
+	l, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	return l.Check(ctx, learnerID, id, step, lang)
+}
+
+func (p *pendingLab) Extend(ctx context.Context, learnerID, id string) (keiko.Session, error) {
+	l, err := p.get()
+	if err != nil {
+		return keiko.Session{}, err
+	}
+	return l.Extend(ctx, learnerID, id)
+}
+
+func (p *pendingLab) End(ctx context.Context, learnerID, id string) error {
+	l, err := p.get()
+	if err != nil {
+		return err
+	}
+	return l.End(ctx, learnerID, id)
 }
 
 func (p *pendingLab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {

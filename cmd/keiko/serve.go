@@ -198,7 +198,7 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
-			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, db, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
 				runErr = err
 				break wait
 			}
@@ -314,7 +314,7 @@ type shellOptions struct {
 // startSandboxes reconciles the cluster's sandboxes with this fresh process,
 // starts the reaper and the warm pool, which run until ctx ends, and opens
 // sessions and terminals to learners.
-func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, cat catalog, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
+func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, cat catalog, db *store.DB, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
 	rc, err := cc.restConfig()
 	if err != nil {
 		return err
@@ -374,6 +374,7 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	l := newLab(m, j, sh.homes, kubectl)
 	l.player = &player.Player{Sandboxes: m, Checks: check.New(dyn, scripts), Scripts: scripts}
 	l.scenario = cat.scenario
+	l.db, l.extendBy, l.now = db, m.TTL(), time.Now
 	l.off, l.warning = off, warning
 	labs.ready(l)
 	return nil

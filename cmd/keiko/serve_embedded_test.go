@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	neturl "net/url"
@@ -200,5 +201,49 @@ func learnerTerminal(t *testing.T, base string) {
 		if resp == nil || resp.StatusCode != r.want {
 			t.Errorf("%s: %v, want status %d", r.name, resp, r.want)
 		}
+	}
+
+	// The learner does step 1 in their terminal; the check sees it.
+	api := func(method, path string, client *http.Client) (int, string) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	id := "/api/sessions/" + sess.ID
+	if status, body := api("GET", id, browser); status != 200 || strings.Count(body, `"status":"pending"`) != 7 {
+		t.Errorf("GET %s = %d %s, want 7 pending steps", id, status, body)
+	}
+	if status, body := api("POST", id+"/steps/0/check", browser); status != 200 || !strings.Contains(body, "There is no pod named hello yet") {
+		t.Errorf("check of step 1 before doing it = %d %s", status, body)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte("0kubectl run hello --image=nginx:1.27 && kubectl label pod hello env=lab\r")); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, "step 1 passes", func(context.Context) (bool, error) {
+		_, body := api("POST", id+"/steps/0/check", browser)
+		return strings.Contains(body, `"passed":true,"results"`), nil
+	})
+	if status, body := api("GET", id, browser); status != 200 || !strings.Contains(body, `{"index":0,"title":"Your first Pod","status":"passed"}`) {
+		t.Errorf("GET %s after step 1 = %d %s", id, status, body)
+	}
+	stranger := &http.Client{}
+	for _, r := range [][2]string{{"GET", id}, {"POST", id + "/steps/0/check"}, {"POST", id + "/extend"}, {"DELETE", id}} {
+		if status, body := api(r[0], r[1], stranger); status != http.StatusNotFound {
+			t.Errorf("another learner: %s %s = %d %s, want 404", r[0], r[1], status, body)
+		}
+	}
+	if status, body := api("POST", id+"/extend", browser); status != 200 || !strings.Contains(body, `"expiresAt"`) {
+		t.Errorf("extend = %d %s", status, body)
+	}
+	if status, body := api("DELETE", id, browser); status != http.StatusNoContent {
+		t.Errorf("end = %d %s", status, body)
+	}
+	if status, _ := api("GET", id, browser); status != http.StatusNotFound {
+		t.Errorf("GET after end = %d, want 404", status)
 	}
 }
