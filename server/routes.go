@@ -25,6 +25,7 @@ func (s *Server) routes() *gin.Engine {
 	r.POST("/api/sessions/:id/steps/:n/check", s.handleCheckStep)
 	r.POST("/api/sessions/:id/extend", s.handleExtendSession)
 	r.DELETE("/api/sessions/:id", s.handleEndSession)
+	r.GET("/api/sessions/:id/events", s.handleEvents)
 	r.GET("/api/sessions/:id/terminal", s.handleTerminal)
 	r.GET("/terminal/:id", s.handleTerminalPage)
 	r.GET("/api/scenarios", s.handleListScenarios)

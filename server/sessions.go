@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,6 +26,19 @@ type Sessions interface {
 	Check(ctx context.Context, learnerID, id string, step int, lang string) ([]keiko.CheckResult, error)
 	Extend(ctx context.Context, learnerID, id string) (keiko.Session, error)
 	End(ctx context.Context, learnerID, id string) error
+	// Watch follows the session live until ctx ends: it sends the
+	// current step's check results whenever they change, records the
+	// step when they all pass, and moves on to the next. It returns an
+	// error, before sending anything, for a session that is not the
+	// learner's.
+	Watch(ctx context.Context, learnerID, id, lang string, send func(StepEvent)) error
+}
+
+// StepEvent is a step's live state.
+type StepEvent struct {
+	Step     int
+	Results  []keiko.CheckResult
+	Finished bool // every step has passed
 }
 
 // retryHinter is an error that knows when trying again makes sense, such
@@ -129,6 +143,15 @@ type checkResponse struct {
 }
 
 // handleCheckStep is POST /api/sessions/:id/steps/:n/check.
+func checkJSONOf(step int, results []keiko.CheckResult) checkResponse {
+	out := checkResponse{Step: step, Passed: true, Results: []checkJSON{}}
+	for _, r := range results {
+		out.Passed = out.Passed && r.Passed
+		out.Results = append(out.Results, checkJSON{Passed: r.Passed, Message: r.Message})
+	}
+	return out
+}
+
 func (s *Server) handleCheckStep(c *gin.Context) {
 	ss, ok := s.sessions(c)
 	if !ok {
@@ -145,12 +168,73 @@ func (s *Server) handleCheckStep(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	out := checkResponse{Step: step, Passed: true, Results: []checkJSON{}}
-	for _, r := range results {
-		out.Passed = out.Passed && r.Passed
-		out.Results = append(out.Results, checkJSON{Passed: r.Passed, Message: r.Message})
+	c.JSON(http.StatusOK, checkJSONOf(step, results))
+}
+
+// sseKeepalive keeps proxies from closing a quiet event stream.
+const sseKeepalive = 15 * time.Second
+
+// handleEvents is GET /api/sessions/:id/events: Server-Sent Events of the
+// current step's checks, so a step turns green without pressing Check.
+// Each event is "step" with the body of a check's answer, or "finished".
+func (s *Server) handleEvents(c *gin.Context) {
+	ss, ok := s.sessions(c)
+	if !ok {
+		return
 	}
-	c.JSON(http.StatusOK, out)
+	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	// The stream ends with the request, or at shutdown.
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+
+	var mu sync.Mutex // events come from the watch, keepalives from here
+	started, done := false, false
+	write := func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done { // the handler has returned
+			return
+		}
+		if !started {
+			started = true
+			h := c.Writer.Header()
+			h.Set("Content-Type", "text/event-stream")
+			h.Set("Cache-Control", "no-cache")
+			h.Set("X-Accel-Buffering", "no") // nginx would hold events back
+			c.Status(http.StatusOK)
+		}
+		f()
+		c.Writer.Flush()
+	}
+	go func() {
+		t := time.NewTicker(sseKeepalive)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				write(func() { _, _ = c.Writer.WriteString(": keepalive\n\n") })
+			}
+		}
+	}()
+	err := ss.Watch(ctx, LearnerID(c.Request), c.Param("id"), lang, func(e StepEvent) {
+		write(func() {
+			if e.Finished {
+				c.SSEvent("finished", gin.H{})
+				return
+			}
+			c.SSEvent("step", checkJSONOf(e.Step, e.Results))
+		})
+	})
+	cancel()
+	mu.Lock()
+	defer mu.Unlock()
+	done = true
+	if err != nil && !started {
+		s.writeError(c, err)
+	}
 }
 
 // handleExtendSession is POST /api/sessions/:id/extend.

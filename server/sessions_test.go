@@ -60,6 +60,17 @@ func (f *fakeSessions) Extend(_ context.Context, learner, id string) (keiko.Sess
 
 func (f *fakeSessions) End(_ context.Context, learner, id string) error { return f.own(learner, id) }
 
+// Watch sends step 1 failing, then passing, then the end.
+func (f *fakeSessions) Watch(_ context.Context, learner, id, lang string, send func(StepEvent)) error {
+	if err := f.own(learner, id); err != nil {
+		return err
+	}
+	send(StepEvent{Step: 1, Results: []keiko.CheckResult{{Message: "Scale web to 4 (" + lang + ")."}}})
+	send(StepEvent{Step: 1, Results: []keiko.CheckResult{{Passed: true}}})
+	send(StepEvent{Finished: true})
+	return nil
+}
+
 // fullError is how the sandbox reports a full cluster: a keiko.Error
 // wrapping a cause that knows when to retry.
 type fullError struct{}
@@ -185,6 +196,11 @@ func TestSessionAPI(t *testing.T) {
 		{"another learner's extend", "POST", "/api/sessions/abc/extend", stranger, 404, `"code":"not_found"`},
 		{"another learner's end", "DELETE", "/api/sessions/abc", stranger, 404, `"code":"not_found"`},
 		{"no cookie at all", "GET", "/api/sessions/abc", nil, 404, `"code":"not_found"`},
+		{"live events", "GET", "/api/sessions/abc/events?lang=ja", mine, 200, "event:step\n" +
+			`data:{"step":1,"passed":false,"results":[{"passed":false,"message":"Scale web to 4 (ja)."}]}` + "\n\n" +
+			"event:step\n" + `data:{"step":1,"passed":true,"results":[{"passed":true}]}` + "\n\n" +
+			"event:finished\ndata:{}\n\n"},
+		{"another learner's events", "GET", "/api/sessions/abc/events", stranger, 404, `"code":"not_found"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := do(tc.method, tc.path, tc.cookie)

@@ -143,6 +143,53 @@ func (l *lab) Check(ctx context.Context, learnerID, id string, step int, lang st
 	return results, nil
 }
 
+// Watch follows the learner's current step live: the first one not yet
+// passed. When its checks all pass, the step is recorded and the next one
+// is watched, until the last.
+func (l *lab) Watch(ctx context.Context, learnerID, id, lang string, send func(server.StepEvent)) error {
+	sb, err := l.own(ctx, learnerID, id)
+	if err != nil {
+		return err
+	}
+	sc := l.scenario(sb.ScenarioID)
+	if sc == nil {
+		return keiko.Errorf(keiko.ENOTFOUND, "Scenario %q is no longer offered.", sb.ScenarioID)
+	}
+	// Scripts run with the learner's credentials; one token serves the
+	// whole stream.
+	if sb, err = l.sandboxes.Kubeconfig(ctx, id); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		progress, err := l.db.Progress(ctx, id)
+		if err != nil {
+			return err
+		}
+		step := slices.IndexFunc(sc.Steps, func(st keiko.Step) bool { return progress[st.Index] != keiko.StepPassed })
+		if step < 0 {
+			send(server.StepEvent{Finished: true})
+			<-ctx.Done()
+			return nil
+		}
+		stepCtx, next := context.WithCancel(ctx)
+		var recordErr error
+		l.player.Checks.Watch(stepCtx, player.Target(sb, lang), sc.Steps[step].Checks, func(r []keiko.CheckResult) {
+			send(server.StepEvent{Step: step, Results: r})
+			if len(r) > 0 && passed(r) {
+				if recordErr = l.db.SetStep(ctx, id, step, keiko.StepPassed, l.now()); recordErr == nil {
+					l.event(ctx, id, keiko.EventStepPassed, step)
+				}
+				next()
+			}
+		})
+		next()
+		if recordErr != nil {
+			return recordErr
+		}
+	}
+	return nil
+}
+
 func passed(rs []keiko.CheckResult) bool {
 	for _, r := range rs {
 		if !r.Passed {
@@ -266,6 +313,14 @@ func (p *pendingLab) End(ctx context.Context, learnerID, id string) error {
 		return err
 	}
 	return l.End(ctx, learnerID, id)
+}
+
+func (p *pendingLab) Watch(ctx context.Context, learnerID, id, lang string, send func(server.StepEvent)) error {
+	l, err := p.get()
+	if err != nil {
+		return err
+	}
+	return l.Watch(ctx, learnerID, id, lang, send)
 }
 
 func (p *pendingLab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -231,6 +232,45 @@ func learnerTerminal(t *testing.T, base string) {
 	if status, body := api("GET", id, browser); status != 200 || !strings.Contains(body, `{"index":0,"title":"Your first Pod","status":"passed"}`) {
 		t.Errorf("GET %s after step 1 = %d %s", id, status, body)
 	}
+	// Step 2 turns green live, with nobody pressing Check.
+	evCtx, stopEvents := context.WithTimeout(context.Background(), time.Minute)
+	defer stopEvents()
+	req, _ := http.NewRequestWithContext(evCtx, "GET", base+id+"/events", nil)
+	events, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Body.Close()
+	if ct := events.Header.Get("Content-Type"); events.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("GET %s/events = %d %s", id, events.StatusCode, ct)
+	}
+	lines := bufio.NewScanner(events.Body)
+	nextEvent := func() string {
+		t.Helper()
+		for lines.Scan() {
+			if data, ok := strings.CutPrefix(lines.Text(), "data:"); ok {
+				return data
+			}
+		}
+		t.Fatalf("event stream ended: %v", lines.Err())
+		return ""
+	}
+	if e := nextEvent(); !strings.Contains(e, `"step":1,"passed":false`) {
+		t.Errorf("first event = %s, want step 2 (index 1) not passed", e)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte("0kubectl delete pod hello --wait=false && kubectl create deployment web --image=nginx:1.27 --replicas=2\r")); err != nil {
+		t.Fatal(err)
+	}
+	for e := nextEvent(); !strings.Contains(e, `"step":1,"passed":true`); e = nextEvent() {
+		if !strings.Contains(e, `"step":1`) {
+			t.Fatalf("event for another step before step 2 passed: %s", e)
+		}
+	}
+	if e := nextEvent(); !strings.Contains(e, `"step":2,"passed":false`) {
+		t.Errorf("after step 2, event = %s, want step 3 (index 2) watched", e)
+	}
+	stopEvents()
+
 	stranger := &http.Client{}
 	for _, r := range [][2]string{{"GET", id}, {"POST", id + "/steps/0/check"}, {"POST", id + "/extend"}, {"DELETE", id}} {
 		if status, body := api(r[0], r[1], stranger); status != http.StatusNotFound {
