@@ -118,6 +118,17 @@ type CheckResult struct {
 	Detail  string // for the scenario's author: an expression's error, a script's output
 }
 
+// Passed reports whether every result passed: a step with no checks has
+// nothing to fail.
+func Passed(rs []CheckResult) bool {
+	for _, r := range rs {
+		if !r.Passed {
+			return false
+		}
+	}
+	return true
+}
+
 // StepStatus is a learner's state on one step. It is stored as text, so the
 // values are part of the database format: don't rename them.
 type StepStatus string

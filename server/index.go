@@ -21,7 +21,7 @@ type indexPage struct {
 
 // handleIndex renders the landing page with the cluster's current status.
 func (s *Server) handleIndex(c *gin.Context) {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	page := indexPage{
 		Lang:       lang,
 		Path:       "/",

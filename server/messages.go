@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gin-gonic/gin"
 )
 
 // defaultLang is used when the browser asks for nothing Keiko speaks.
@@ -96,6 +98,11 @@ var messages = map[string]map[string]string{
 		"finish":                "まとめ",
 		"back":                  "シナリオ一覧",
 	},
+}
+
+// requestLang is the language a request asks for; see pickLang.
+func requestLang(c *gin.Context) string {
+	return pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
 }
 
 // pickLang chooses the page language: an explicit ?lang= wins (so a

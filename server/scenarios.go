@@ -78,7 +78,7 @@ func toJSON(e CatalogEntry, lang string) scenarioJSON {
 // handleListScenarios answers GET /api/scenarios, in the language of
 // ?lang= or Accept-Language.
 func (s *Server) handleListScenarios(c *gin.Context) {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	out := []scenarioJSON{}
 	for _, e := range s.entries() {
 		out = append(out, toJSON(e, lang))
@@ -158,7 +158,7 @@ func html(p keiko.Page, lang string) template.HTML {
 // authors and instructors, and the broken scenario's problems when it is
 // broken.
 func (s *Server) handleScenarioPage(c *gin.Context) {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	e, err := s.entry(c.Param("id"))
 	if err != nil {
 		c.String(http.StatusNotFound, keiko.ErrorMessage(err))

@@ -57,6 +57,10 @@ type sessionResponse struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+func sessionJSON(s keiko.Session) sessionResponse {
+	return sessionResponse{ID: s.ID, Namespace: s.Namespace, ExpiresAt: s.ExpiresAt}
+}
+
 // handleStartSession is POST /api/sessions {"scenario":"<id>"}.
 func (s *Server) handleStartSession(c *gin.Context) {
 	ss, ok := s.sessions(c)
@@ -77,7 +81,7 @@ func (s *Server) handleStartSession(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, sessionResponse{ID: sess.ID, Namespace: sess.Namespace, ExpiresAt: sess.ExpiresAt})
+	c.JSON(http.StatusCreated, sessionJSON(sess))
 }
 
 // sessions answers 503 when there is no session service, as the start of
@@ -113,9 +117,9 @@ func (s *Server) handleGetSession(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	out := progressResponse{
-		sessionResponse: sessionResponse{ID: sess.ID, Namespace: sess.Namespace, ExpiresAt: sess.ExpiresAt},
+		sessionResponse: sessionJSON(sess),
 		Scenario:        sess.ScenarioID,
 		Steps:           []stepJSON{},
 	}
@@ -144,9 +148,8 @@ type checkResponse struct {
 
 // handleCheckStep is POST /api/sessions/:id/steps/:n/check.
 func checkJSONOf(step int, results []keiko.CheckResult) checkResponse {
-	out := checkResponse{Step: step, Passed: true, Results: []checkJSON{}}
+	out := checkResponse{Step: step, Passed: keiko.Passed(results), Results: []checkJSON{}}
 	for _, r := range results {
-		out.Passed = out.Passed && r.Passed
 		out.Results = append(out.Results, checkJSON{Passed: r.Passed, Message: r.Message})
 	}
 	return out
@@ -162,7 +165,7 @@ func (s *Server) handleCheckStep(c *gin.Context) {
 		s.writeError(c, keiko.Errorf(keiko.EINVALID, "Step %q is not a number.", c.Param("n")))
 		return
 	}
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	results, err := ss.Check(c.Request.Context(), LearnerID(c.Request), c.Param("id"), step, lang)
 	if err != nil {
 		s.writeError(c, err)
@@ -182,7 +185,7 @@ func (s *Server) handleEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	// The stream ends with the request, or at shutdown.
 	ctx, cancel := context.WithCancel(c.Request.Context())
 	defer cancel()
@@ -248,7 +251,7 @@ func (s *Server) handleExtendSession(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, sessionResponse{ID: sess.ID, Namespace: sess.Namespace, ExpiresAt: sess.ExpiresAt})
+	c.JSON(http.StatusOK, sessionJSON(sess))
 }
 
 // handleEndSession is DELETE /api/sessions/:id.

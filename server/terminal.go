@@ -72,7 +72,7 @@ type terminalWarner interface {
 // handleTerminalPage renders a full-window terminal for a session. Access
 // is decided by the WebSocket it opens, not here: the page holds nothing.
 func (s *Server) handleTerminalPage(c *gin.Context) {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	lang := requestLang(c)
 	page := terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
 	if w, ok := s.cfg.Terminals.(terminalWarner); ok {
 		page.Warning = w.TerminalWarning()

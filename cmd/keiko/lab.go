@@ -89,14 +89,29 @@ func (l *lab) event(ctx context.Context, id string, kind keiko.EventKind, step i
 	_ = l.db.AddEvent(context.WithoutCancel(ctx), keiko.Event{SessionID: id, Kind: kind, Step: step, At: l.now()})
 }
 
-// own returns the learner's live sandbox id; anyone else is told it does
-// not exist, so ids cannot be probed.
+// own returns the learner's live sandbox; anyone else is told it does not
+// exist, so ids cannot be probed.
 func (l *lab) own(ctx context.Context, learnerID, id string) (*sandbox.Sandbox, error) {
 	sb, err := l.sandboxes.Get(ctx, id)
+	if err != nil && keiko.ErrorCode(err) != keiko.ENOTFOUND {
+		return nil, err // the cluster's trouble, which says nothing about the id
+	}
 	if err != nil || learnerID == "" || sb.LearnerID != learnerID {
-		return nil, keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
+		return nil, noSession(id)
 	}
 	return sb, nil
+}
+
+func noSession(id string) error {
+	return keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
+}
+
+// scenarioOf is the scenario a sandbox was started for.
+func (l *lab) scenarioOf(sb *sandbox.Sandbox) (*keiko.Scenario, error) {
+	if sc := l.scenario(sb.ScenarioID); sc != nil {
+		return sc, nil
+	}
+	return nil, keiko.Errorf(keiko.ENOTFOUND, "Scenario %q is no longer offered.", sb.ScenarioID)
 }
 
 // Progress is the learner's session with its steps' status.
@@ -118,9 +133,9 @@ func (l *lab) Check(ctx context.Context, learnerID, id string, step int, lang st
 	if err != nil {
 		return nil, err
 	}
-	sc := l.scenario(sb.ScenarioID)
-	if sc == nil {
-		return nil, keiko.Errorf(keiko.ENOTFOUND, "Scenario %q is no longer offered.", sb.ScenarioID)
+	sc, err := l.scenarioOf(sb)
+	if err != nil {
+		return nil, err
 	}
 	if step < 0 || step >= len(sc.Steps) {
 		return nil, keiko.Errorf(keiko.EINVALID, "Step %d does not exist; %s has steps 0 to %d.", step, sc.ID, len(sc.Steps)-1)
@@ -134,7 +149,7 @@ func (l *lab) Check(ctx context.Context, learnerID, id string, step int, lang st
 	}
 	results := l.player.Check(ctx, sb, st, lang)
 	l.event(ctx, id, keiko.EventStepChecked, step)
-	if passed(results) {
+	if keiko.Passed(results) {
 		if err := l.db.SetStep(ctx, id, step, keiko.StepPassed, l.now()); err != nil {
 			return nil, err
 		}
@@ -151,9 +166,9 @@ func (l *lab) Watch(ctx context.Context, learnerID, id, lang string, send func(s
 	if err != nil {
 		return err
 	}
-	sc := l.scenario(sb.ScenarioID)
-	if sc == nil {
-		return keiko.Errorf(keiko.ENOTFOUND, "Scenario %q is no longer offered.", sb.ScenarioID)
+	sc, err := l.scenarioOf(sb)
+	if err != nil {
+		return err
 	}
 	// Scripts run with the learner's credentials; one token serves the
 	// whole stream.
@@ -175,7 +190,7 @@ func (l *lab) Watch(ctx context.Context, learnerID, id, lang string, send func(s
 		var recordErr error
 		l.player.Checks.Watch(stepCtx, player.Target(sb, lang), sc.Steps[step].Checks, func(r []keiko.CheckResult) {
 			send(server.StepEvent{Step: step, Results: r})
-			if len(r) > 0 && passed(r) {
+			if len(r) > 0 && keiko.Passed(r) {
 				if recordErr = l.db.SetStep(ctx, id, step, keiko.StepPassed, l.now()); recordErr == nil {
 					l.event(ctx, id, keiko.EventStepPassed, step)
 				}
@@ -188,15 +203,6 @@ func (l *lab) Watch(ctx context.Context, learnerID, id, lang string, send func(s
 		}
 	}
 	return nil
-}
-
-func passed(rs []keiko.CheckResult) bool {
-	for _, r := range rs {
-		if !r.Passed {
-			return false
-		}
-	}
-	return true
 }
 
 // Extend gives the learner more time.
@@ -230,13 +236,12 @@ func (l *lab) End(ctx context.Context, learnerID, id string) error {
 // told it does not exist, so ids cannot be probed.
 func (l *lab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
 	ctx := r.Context()
-	notFound := keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
-	sb, err := l.sandboxes.Get(ctx, id)
+	sb, err := l.own(ctx, server.LearnerID(r), id)
 	if err != nil {
 		return nil, false, nil, err
 	}
-	if learner := server.LearnerID(r); learner == "" || sb.LearnerID != learner || sb.State != sandbox.StateReady {
-		return nil, false, nil, notFound
+	if sb.State != sandbox.StateReady {
+		return nil, false, nil, noSession(id)
 	}
 	if l.off != nil {
 		return nil, false, nil, keiko.Errorf(keiko.EUNAVAILABLE, "Terminals are off on this server: %v", l.off)

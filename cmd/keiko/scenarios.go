@@ -315,8 +315,12 @@ importing it; import when you want to edit the result.`,
 	return cmd
 }
 
-// catalog adapts loaded scenarios to the server's Catalog.
-type catalog struct{ entries []*scenarios.Entry }
+// catalog adapts loaded scenarios to the server's Catalog. The server's
+// view is made once, at load: pages and the API read it on every request.
+type catalog struct {
+	*scenarios.Catalog
+	list []server.CatalogEntry
+}
 
 // loadCatalog loads the built-in scenarios and those in dirs, and reports
 // the broken ones; the server lists them with their problems.
@@ -325,46 +329,39 @@ func loadCatalog(dirs []string, logger *slog.Logger, stderr io.Writer) catalog {
 	if len(dirs) > 0 {
 		entries = append(entries, loadTrees(dirs)...)
 	}
+	c := catalog{Catalog: &scenarios.Catalog{Entries: entries}}
 	broken := 0
 	for _, e := range entries {
+		ce := server.CatalogEntry{ID: e.ID, Scenario: e.Scenario}
+		for _, p := range e.Problems {
+			ce.Problems = append(ce.Problems, p.String())
+		}
+		c.list = append(c.list, ce)
 		if e.Broken() {
 			broken++
 			logger.Error("scenario does not load", "scenario", e.ID, "dir", e.Dir, "problems", len(e.Problems))
-			for _, p := range e.Problems {
+			for _, p := range ce.Problems {
 				fmt.Fprintf(stderr, "  %s\n", p)
 			}
 		}
 	}
 	fmt.Fprintf(stderr, "scenarios: %d loaded, %d with errors\n", len(entries)-broken, broken)
-	return catalog{entries}
+	return c
 }
 
-func (c catalog) Scenarios() []server.CatalogEntry {
-	out := make([]server.CatalogEntry, len(c.entries))
-	for i, e := range c.entries {
-		out[i] = server.CatalogEntry{ID: e.ID, Scenario: e.Scenario}
-		for _, p := range e.Problems {
-			out[i].Problems = append(out[i].Problems, p.String())
-		}
-	}
-	return out
-}
+func (c catalog) Scenarios() []server.CatalogEntry { return c.list }
 
 // scenario returns the loaded scenario with the given id, or nil.
 func (c catalog) scenario(id string) *keiko.Scenario {
-	for _, e := range c.entries {
-		if e.ID == id {
-			return e.Scenario
-		}
+	if e := c.Get(id); e != nil {
+		return e.Scenario
 	}
 	return nil
 }
 
 func (c catalog) Asset(id, name string) (fs.File, error) {
-	for _, e := range c.entries {
-		if e.ID == id && e.Scenario != nil {
-			return e.Asset(name)
-		}
+	if e := c.Get(id); e != nil && e.Scenario != nil {
+		return e.Asset(name)
 	}
 	return nil, fs.ErrNotExist
 }
