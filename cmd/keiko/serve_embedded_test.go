@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,23 +105,7 @@ func waitForLong(t *testing.T, out *syncBuffer, re *regexp.Regexp) {
 
 // clusterProcesses finds processes whose command line names dataDir.
 func clusterProcesses(t *testing.T, dataDir string) []int {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, c := range cmdlines {
-		b, err := os.ReadFile(c)
-		if err != nil {
-			continue // exited since the glob
-		}
-		if strings.Contains(string(b), dataDir) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return clustertest.Processes(t, func(cmdline []byte) bool { return bytes.Contains(cmdline, []byte(dataDir)) })
 }
 
 // learnerTerminal starts a session as a browser would, opens its terminal,

@@ -215,16 +215,7 @@ func TestCloseKillsTheWholeTree(t *testing.T) {
 
 // sleepers counts host processes running the test's sleeps.
 func sleepers(t *testing.T) int {
-	t.Helper()
-	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	n := 0
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err == nil && regexp.MustCompile(`^sleep\x00100[012]\x00$`).Match(b) {
-			n++
-		}
-	}
-	return n
+	return len(clustertest.Processes(t, regexp.MustCompile(`^sleep\x00100[012]\x00$`).Match))
 }
 
 // TestUnjailedShell covers --unsafe-local-terminal: no jail, but still the
