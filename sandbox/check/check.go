@@ -138,20 +138,30 @@ func (e *Engine) resource(ctx context.Context, t Target, c keiko.Check, src obje
 // messageExpr in their language, else the message in their language, else
 // the default language's messageExpr, else its message.
 func (e *Engine) explain(ctx context.Context, c keiko.Check, lang string, vars expr.Vars) string {
-	for _, src := range []string{c.MessageExpr[lang], "", c.MessageExpr[keiko.DefaultLanguage]} {
-		if src == "" {
-			if m := c.Message[lang]; m != "" {
-				return m
-			}
-			continue
-		}
-		if p, err := e.program(src, expr.String); err == nil {
-			if s, err := p.String(ctx, vars); err == nil && s != "" {
-				return s
-			}
-		}
+	if m := e.say(ctx, c.MessageExpr[lang], vars); m != "" {
+		return m
+	}
+	if m := c.Message[lang]; m != "" {
+		return m
+	}
+	if m := e.say(ctx, c.MessageExpr[keiko.DefaultLanguage], vars); m != "" {
+		return m
 	}
 	return message(c, lang)
+}
+
+// say evaluates a message expression, or gives "" when there is none or
+// it fails.
+func (e *Engine) say(ctx context.Context, src string, vars expr.Vars) string {
+	if src == "" {
+		return ""
+	}
+	p, err := e.program(src, expr.String)
+	if err != nil {
+		return ""
+	}
+	s, _ := p.String(ctx, vars) // "" on error
+	return s
 }
 
 // message is a check's static message, or a generic one.
