@@ -490,7 +490,7 @@ func TestWriteCopiesPagesAndLinks(t *testing.T) {
 func TestAssetsScript(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		t.Fatalf("bash is needed to run the setup script: %v", err)
 	}
 	files := fstest.MapFS{
 		"index.json": {Data: []byte(`{"title": "T", "details": {"steps": [{"text": "s.md"}],
