@@ -7,6 +7,7 @@ type Session struct {
 	ID         string
 	LearnerID  string
 	ScenarioID string
+	WorkshopID string // empty unless started from a workshop
 	Namespace  string // the sandbox namespace on the cluster
 	CreatedAt  time.Time
 	ExpiresAt  time.Time // moves forward when the learner extends the session

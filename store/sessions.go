@@ -20,28 +20,93 @@ func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
 
 // SaveSession records a new session, and its learner when first seen.
 func (db *DB) SaveSession(ctx context.Context, s keiko.Session) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("save session %s: %w", s.ID, err)
-	}
-	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
+	return db.tx(ctx, "save session "+s.ID, func(tx *sql.Tx) error { return saveSession(ctx, tx, s) })
+}
+
+// ContinueSession records next as the continuation of the session prev,
+// whose sandbox is gone: next takes over prev's step records, and prev
+// ends. It is one transaction, so a crash leaves the learner's progress
+// in exactly one active session.
+func (db *DB) ContinueSession(ctx context.Context, prev string, next keiko.Session) error {
+	return db.tx(ctx, "continue session "+prev+" as "+next.ID, func(tx *sql.Tx) error {
+		if err := saveSession(ctx, tx, next); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO step_progress (session_id, step, status, updated_at)
+			SELECT ?, step, status, updated_at FROM step_progress WHERE session_id = ?`, next.ID, prev); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, formatTime(next.CreatedAt), prev)
+		return err
+	})
+}
+
+func saveSession(ctx context.Context, tx *sql.Tx, s keiko.Session) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO learners (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
 		s.LearnerID, formatTime(s.CreatedAt)); err != nil {
 		return fmt.Errorf("save learner %s: %w", s.LearnerID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, learner_id, scenario_id, namespace, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.ID, s.LearnerID, s.ScenarioID, s.Namespace, formatTime(s.CreatedAt), formatTime(s.ExpiresAt)); err != nil {
-		return fmt.Errorf("save session %s: %w", s.ID, err)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, learner_id, scenario_id, workshop_id, namespace, created_at, expires_at) VALUES (?, ?, ?, NULLIF(?, ''), ?, ?, ?)`,
+		s.ID, s.LearnerID, s.ScenarioID, s.WorkshopID, s.Namespace, formatTime(s.CreatedAt), formatTime(s.ExpiresAt))
+	return err
+}
+
+// tx runs f in a transaction, committing when it returns nil.
+func (db *DB) tx(ctx context.Context, what string, f func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op
+	if err := f(tx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save session %s: %w", s.ID, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
 
+// LearnerAttempts is the learner's latest session of each scenario, with
+// its steps' records: what the catalog shows as their progress.
+func (db *DB) LearnerAttempts(ctx context.Context, learnerID string) ([]keiko.Attempt, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+sessionColumns+`, COALESCE(p.step, -1), COALESCE(p.status, ''), COALESCE(p.updated_at, '')
+		FROM sessions LEFT JOIN step_progress p ON p.session_id = sessions.id
+		WHERE learner_id = ? AND created_at = (SELECT MAX(created_at) FROM sessions s2 WHERE s2.learner_id = sessions.learner_id AND s2.scenario_id = sessions.scenario_id)
+		ORDER BY created_at`, learnerID)
+	if err != nil {
+		return nil, fmt.Errorf("sessions of learner %s: %w", learnerID, err)
+	}
+	defer rows.Close()
+	var out []keiko.Attempt
+	for rows.Next() {
+		var r sessionRow
+		var step int
+		var status, at string
+		if err := rows.Scan(append(r.dest(), &step, &status, &at)...); err != nil {
+			return nil, fmt.Errorf("sessions of learner %s: %w", learnerID, err)
+		}
+		if len(out) == 0 || out[len(out)-1].Session.ID != r.id {
+			sess, err := r.session()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, keiko.Attempt{Session: sess, Steps: map[int]keiko.StepRecord{}})
+		}
+		if step >= 0 {
+			t, err := parseTime(at)
+			if err != nil {
+				return nil, fmt.Errorf("step %d of session %s: %w", step, r.id, err)
+			}
+			out[len(out)-1].Steps[step] = keiko.StepRecord{Status: keiko.StepStatus(status), At: t}
+		}
+	}
+	return out, rows.Err()
+}
+
 // Session returns a session by id.
 func (db *DB) Session(ctx context.Context, id string) (keiko.Session, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT id, learner_id, scenario_id, namespace, created_at, expires_at, COALESCE(ended_at, '') FROM sessions WHERE id = ?`, id)
+	row := db.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id)
 	s, err := scanSession(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return keiko.Session{}, keiko.Errorf(keiko.ENOTFOUND, "No session %q.", id)
@@ -52,7 +117,7 @@ func (db *DB) Session(ctx context.Context, id string) (keiko.Session, error) {
 // ActiveSession returns the learner's session of a scenario that has not
 // ended, if any: the one a reloaded page or a second visit lands on.
 func (db *DB) ActiveSession(ctx context.Context, learnerID, scenarioID string) (keiko.Session, bool, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT id, learner_id, scenario_id, namespace, created_at, expires_at, COALESCE(ended_at, '')
+	row := db.db.QueryRowContext(ctx, `SELECT `+sessionColumns+`
 		FROM sessions WHERE learner_id = ? AND scenario_id = ? AND ended_at IS NULL ORDER BY created_at DESC LIMIT 1`, learnerID, scenarioID)
 	s, err := scanSession(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -61,21 +126,41 @@ func (db *DB) ActiveSession(ctx context.Context, learnerID, scenarioID string) (
 	return s, err == nil, err
 }
 
+// sessionColumns are what scanSession reads, in its order. The nullable
+// columns read as "", which the zero values of keiko.Session mean anyway.
+const sessionColumns = `id, learner_id, scenario_id, COALESCE(workshop_id, ''), namespace, created_at, expires_at, COALESCE(ended_at, '')`
+
 func scanSession(scan func(...any) error) (keiko.Session, error) {
-	var s keiko.Session
-	var created, expires, ended string
-	if err := scan(&s.ID, &s.LearnerID, &s.ScenarioID, &s.Namespace, &created, &expires, &ended); err != nil {
-		return s, err
+	var r sessionRow
+	if err := scan(r.dest()...); err != nil {
+		return keiko.Session{}, err
 	}
+	return r.session()
+}
+
+// sessionRow is a sessions row as text, before its times are parsed. It
+// lets a query that joins sessions to other tables scan them in one go.
+type sessionRow struct {
+	id, learnerID, scenarioID, workshopID, namespace string
+	created, expires, ended                          string
+}
+
+// dest returns scan destinations in sessionColumns order.
+func (r *sessionRow) dest() []any {
+	return []any{&r.id, &r.learnerID, &r.scenarioID, &r.workshopID, &r.namespace, &r.created, &r.expires, &r.ended}
+}
+
+func (r sessionRow) session() (keiko.Session, error) {
+	s := keiko.Session{ID: r.id, LearnerID: r.learnerID, ScenarioID: r.scenarioID, WorkshopID: r.workshopID, Namespace: r.namespace}
 	var err error
-	if s.CreatedAt, err = parseTime(created); err != nil {
+	if s.CreatedAt, err = parseTime(r.created); err != nil {
 		return s, fmt.Errorf("session %s: created_at: %w", s.ID, err)
 	}
-	if s.ExpiresAt, err = parseTime(expires); err != nil {
+	if s.ExpiresAt, err = parseTime(r.expires); err != nil {
 		return s, fmt.Errorf("session %s: expires_at: %w", s.ID, err)
 	}
-	if ended != "" {
-		if s.EndedAt, err = parseTime(ended); err != nil {
+	if r.ended != "" {
+		if s.EndedAt, err = parseTime(r.ended); err != nil {
 			return s, fmt.Errorf("session %s: ended_at: %w", s.ID, err)
 		}
 	}

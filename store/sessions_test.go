@@ -124,3 +124,44 @@ func TestProgressAndEvents(t *testing.T) {
 		t.Errorf("Events = %+v %v, want %+v", got, err, events)
 	}
 }
+
+func TestContinueSessionMovesProgressAndEndsThePrevious(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	prev := keiko.Session{ID: "s1", LearnerID: "l1", ScenarioID: "basics", Namespace: "ns1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := db.SaveSession(ctx, prev); err != nil {
+		t.Fatal(err)
+	}
+	for step, st := range []keiko.StepStatus{keiko.StepPassed, keiko.StepSkipped} {
+		if err := db.SetStep(ctx, "s1", step, st, t0.Add(time.Duration(step+1)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := keiko.Session{ID: "s2", LearnerID: "l1", ScenarioID: "basics", Namespace: "ns2", CreatedAt: t0.Add(2 * time.Hour), ExpiresAt: t0.Add(3 * time.Hour)}
+	if err := db.ContinueSession(ctx, "s1", next); err != nil {
+		t.Fatal(err)
+	}
+	active, ok, err := db.ActiveSession(ctx, "l1", "basics")
+	if err != nil || !ok || active.ID != "s2" {
+		t.Fatalf("active session = %v %v %v, want s2", active.ID, ok, err)
+	}
+	got, err := db.Progress(ctx, "s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != keiko.StepPassed || got[1] != keiko.StepSkipped || len(got) != 2 {
+		t.Errorf("progress of s2 = %v, want step 0 passed and 1 skipped", got)
+	}
+	old, err := db.Session(ctx, "s1")
+	if err != nil || old.EndedAt.IsZero() {
+		t.Errorf("s1 = %+v, %v; want it ended", old, err)
+	}
+	attempts, err := db.LearnerAttempts(ctx, "l1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attempts) != 1 || attempts[0].Session.ID != "s2" || attempts[0].Steps[1].Status != keiko.StepSkipped {
+		t.Errorf("LearnerAttempts = %+v, want only s2 with its two steps", attempts)
+	}
+}

@@ -33,7 +33,7 @@ func TestOpenTwice(t *testing.T) {
 	db := open(t, path)
 	defer db.Close()
 	got := db.QueryStrings(t, `SELECT version FROM schema_migrations ORDER BY version`)
-	if want := []string{"1"}; !slices.Equal(got, want) {
+	if want := []string{"1", "2"}; !slices.Equal(got, want) {
 		t.Errorf("schema_migrations versions = %v, want %v", got, want)
 	}
 }
@@ -52,11 +52,11 @@ func TestOpenSettings(t *testing.T) {
 		{"foreign keys", `PRAGMA foreign_keys`, []string{"1"}},
 		{"busy timeout", `PRAGMA busy_timeout`, []string{"10000"}},
 		{"tables", `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
-			[]string{"events", "learners", "schema_migrations", "sessions", "step_progress"}},
+			[]string{"events", "learners", "schema_migrations", "sessions", "step_progress", "workshop_members", "workshops"}},
 		{"step_progress key", `SELECT name FROM pragma_table_info('step_progress') WHERE pk > 0 ORDER BY pk`,
 			[]string{"session_id", "step"}},
 		{"sessions columns", `SELECT name FROM pragma_table_info('sessions') ORDER BY cid`,
-			[]string{"id", "learner_id", "scenario_id", "namespace", "created_at", "expires_at", "ended_at"}},
+			[]string{"id", "learner_id", "scenario_id", "namespace", "created_at", "expires_at", "ended_at", "workshop_id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
