@@ -21,10 +21,19 @@ type Scenario struct {
 	// lacks one cannot run it.
 	Requires []string
 	Sandbox  SandboxSpec
+	Allow    Allow
 	Setup    Action // run once, when the sandbox is ready
 	Intro    Page
 	Finish   Page
 	Steps    []Step
+}
+
+// Allow says which shortcuts the player offers learners. Both default to
+// true, as at a workshop nobody should be stuck behind one step; an author
+// of an exam turns them off.
+type Allow struct {
+	Skip  bool // move on without the step's checks passing; recorded as skipped
+	Solve bool // let Keiko do the step; recorded as solve used
 }
 
 // Text is prose in several languages, keyed by language tag ("en", "ja").

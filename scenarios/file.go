@@ -26,6 +26,7 @@ type File struct {
 	Tags        []string    `yaml:"tags,omitempty"`
 	Requires    []string    `yaml:"requires,omitempty"`
 	Sandbox     SandboxFile `yaml:"sandbox,omitempty"`
+	Allow       AllowFile   `yaml:"allow,omitempty"`
 	Setup       ActionFile  `yaml:"setup,omitempty"`
 	Intro       string      `yaml:"intro,omitempty"`
 	Finish      string      `yaml:"finish,omitempty"`
@@ -36,6 +37,12 @@ type File struct {
 type SandboxFile struct {
 	Size        string `yaml:"size,omitempty"`
 	PodSecurity string `yaml:"podSecurity,omitempty"`
+}
+
+// AllowFile turns the player's shortcuts off; unset means allowed.
+type AllowFile struct {
+	Skip  *bool `yaml:"skip,omitempty"`
+	Solve *bool `yaml:"solve,omitempty"`
 }
 
 // ActionFile is setup or a solve: manifest files applied into the

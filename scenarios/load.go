@@ -181,6 +181,7 @@ var friendlier = strings.NewReplacer(
 	"in type scenarios.CheckFile", "in a check",
 	"in type scenarios.ActionFile", "in setup or solve",
 	"in type scenarios.SandboxFile", "in sandbox",
+	"in type scenarios.AllowFile", "in allow",
 	"into scenarios.File", "into a scenario",
 	"into scenarios.StepFile", "into a step",
 	"into []scenarios.StepFile", "into a list of steps",
@@ -188,6 +189,7 @@ var friendlier = strings.NewReplacer(
 	"into []scenarios.CheckFile", "into a list of checks",
 	"into scenarios.ActionFile", "into setup or solve",
 	"into scenarios.SandboxFile", "into sandbox",
+	"into scenarios.AllowFile", "into allow",
 )
 
 // parse decodes scenario.yaml strictly: an unknown field is an error,
@@ -256,6 +258,7 @@ func (l *loader) build(f *File) {
 		Tags:     f.Tags,
 		Requires: f.Requires,
 		Sandbox:  keiko.SandboxSpec{Size: f.Sandbox.Size, PodSecurity: f.Sandbox.PodSecurity},
+		Allow:    keiko.Allow{Skip: f.Allow.Skip == nil || *f.Allow.Skip, Solve: f.Allow.Solve == nil || *f.Allow.Solve},
 	}
 	langs := f.Languages
 	if len(langs) == 0 {
