@@ -38,9 +38,28 @@ type Player struct {
 	Scripts   check.ScriptRunner
 }
 
+// Progress hears what a slow start is doing, so a learner watching it is
+// told: a phase, and for the step phases the step's index.
+type Progress func(phase string, step int)
+
+// The phases of a start, in order.
+const (
+	PhaseSandbox = "sandbox" // provisioning the namespace, or claiming one from the warm pool
+	PhaseSetup   = "setup"   // the scenario's setup
+	PhaseReplay  = "replay"  // redoing a step already done, in a new sandbox
+	PhaseStep    = "step"    // the current step's setup
+)
+
+func (f Progress) say(phase string, step int) {
+	if f != nil {
+		f(phase, step)
+	}
+}
+
 // Start provisions a sandbox for sc, applies its setup manifests and runs
 // its setup script.
-func (p *Player) Start(ctx context.Context, sc *keiko.Scenario, learner string) (*sandbox.Sandbox, error) {
+func (p *Player) Start(ctx context.Context, sc *keiko.Scenario, learner string, progress Progress) (*sandbox.Sandbox, error) {
+	progress.say(PhaseSandbox, -1)
 	sb, err := p.Sandboxes.Provision(ctx, sandbox.Request{
 		LearnerID:   learner,
 		ScenarioID:  sc.ID,
@@ -51,11 +70,34 @@ func (p *Player) Start(ctx context.Context, sc *keiko.Scenario, learner string) 
 	if err != nil {
 		return nil, err
 	}
+	progress.say(PhaseSetup, -1)
 	if err := p.script(ctx, sb, "setup", sc.Setup.Script); err != nil {
 		_ = p.Sandboxes.Delete(context.WithoutCancel(ctx), sb.ID)
 		return nil, err
 	}
 	return sb, nil
+}
+
+// FastForward brings a new sandbox to a learner's progress: the first done
+// steps are set up and solved again, in order, so the cluster holds what
+// the learner had built; then the step they are on is set up. A learner
+// whose sandbox expired or whose server restarted continues where they
+// were instead of starting over.
+func (p *Player) FastForward(ctx context.Context, sb *sandbox.Sandbox, sc *keiko.Scenario, done int, progress Progress) error {
+	for _, st := range sc.Steps[:min(done, len(sc.Steps))] {
+		progress.say(PhaseReplay, st.Index)
+		if err := p.Enter(ctx, sb, st); err != nil {
+			return err
+		}
+		if err := p.Solve(ctx, sb, st); err != nil {
+			return err
+		}
+	}
+	if done < len(sc.Steps) {
+		progress.say(PhaseStep, done)
+		return p.Enter(ctx, sb, sc.Steps[done])
+	}
+	return nil
 }
 
 // Enter runs a step's setup, when the learner reaches it.
@@ -142,7 +184,7 @@ func (p *Player) Test(ctx context.Context, sc *keiko.Scenario, opts TestOptions)
 		}
 	}
 	t0 := time.Now()
-	sb, err := p.Start(ctx, sc, "keiko-test")
+	sb, err := p.Start(ctx, sc, "keiko-test", nil)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

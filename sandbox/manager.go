@@ -167,5 +167,9 @@ func (m *Manager) now() time.Time { return m.cfg.Now() }
 // Live is the number of sandboxes counted against capacity.
 func (m *Manager) Live() int { return m.capacity.count() }
 
+// Limits are the most sandboxes at once (0: no limit) and the warm
+// pool's size.
+func (m *Manager) Limits() (maxSandboxes, poolSize int) { return m.cfg.MaxSandboxes, m.cfg.PoolSize }
+
 // TTL is how long a sandbox lives, and how much an extension adds.
 func (m *Manager) TTL() time.Duration { return m.cfg.TTL }

@@ -44,7 +44,9 @@ func (m *Manager) Provision(ctx context.Context, req Request) (*Sandbox, error) 
 	if err != nil {
 		return nil, err
 	}
-	if sb == nil {
+	if sb != nil {
+		sb.Warm = true
+	} else {
 		id := newID()
 		ns := NamespaceFor(id)
 		if err := m.capacity.reserve(ns, req.LearnerID, expires, now); err != nil {

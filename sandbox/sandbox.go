@@ -64,6 +64,8 @@ type Sandbox struct {
 	// OrphanedSince is when the last terminal disconnected; zero while one
 	// is connected.
 	OrphanedSince time.Time
+	// Warm is whether Provision claimed the sandbox from the warm pool.
+	Warm bool
 	// Kubeconfig is set by calls that issue a token: Provision, Extend and
 	// Kubeconfig.
 	Kubeconfig []byte

@@ -43,7 +43,17 @@ type errorBody struct {
 // and shown to the user only as a plain message, because their text may hold
 // file paths, SQL or cluster details.
 func (s *Server) writeError(c *gin.Context, err error) {
+	s.observeError(c, err)
 	code, message := keiko.ErrorCode(err), keiko.ErrorMessage(err)
+	c.JSON(errorStatus(code), errorResponse{Error: errorBody{Code: code, Message: message}})
+}
+
+// observeError counts and, for internal errors, logs err.
+func (s *Server) observeError(c *gin.Context, err error) {
+	code := keiko.ErrorCode(err)
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Error(code)
+	}
 	if code == keiko.EINTERNAL {
 		s.log.LogAttrs(c.Request.Context(), slog.LevelError, "internal error",
 			slog.String("method", c.Request.Method),
@@ -51,5 +61,4 @@ func (s *Server) writeError(c *gin.Context, err error) {
 			slog.Any("err", err),
 		)
 	}
-	c.JSON(errorStatus(code), errorResponse{Error: errorBody{Code: code, Message: message}})
 }

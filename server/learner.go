@@ -36,7 +36,7 @@ func (s *Server) identify(c *gin.Context) {
 		Path:     "/",
 		MaxAge:   365 * 24 * 3600,
 		HttpOnly: true,
-		Secure:   c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https",
+		Secure:   secure(c),
 		SameSite: http.SameSiteLaxMode,
 	})
 	withLearner(c, id)

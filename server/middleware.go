@@ -8,15 +8,20 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// logRequests logs each request at debug level. Readiness probes hit Keiko
+// logRequests measures each request, and logs it at debug level. Readiness probes hit Keiko
 // every few seconds, so request lines at info level would drown real events.
 func (s *Server) logRequests(c *gin.Context) {
-	if !s.log.Enabled(c.Request.Context(), slog.LevelDebug) {
-		c.Next()
-		return
-	}
 	start := time.Now()
 	c.Next()
+	if s.cfg.Metrics != nil && !c.IsWebsocket() && c.Writer.Header().Get("Content-Type") != "text/event-stream" {
+		// The route's pattern, not the path, so session ids do not each
+		// make a time series. Streams are left out: their duration is the
+		// learner's stay, not a response time.
+		s.cfg.Metrics.ObserveHTTP(c.FullPath(), c.Writer.Status(), time.Since(start))
+	}
+	if !s.log.Enabled(c.Request.Context(), slog.LevelDebug) {
+		return
+	}
 	s.log.LogAttrs(c.Request.Context(), slog.LevelDebug, "http request",
 		slog.String("method", c.Request.Method),
 		slog.String("path", c.Request.URL.Path),

@@ -58,8 +58,25 @@ type scenarioJSON struct {
 	Steps       int      `json:"steps"`
 	Tags        []string `json:"tags,omitempty"`
 	Requires    []string `json:"requires,omitempty"`
-	Broken      bool     `json:"broken,omitempty"`
-	Problems    []string `json:"problems,omitempty"`
+	// Missing is what of Requires the cluster lacks: the scenario cannot
+	// start until it is installed.
+	Missing  []string `json:"missing,omitempty"`
+	Broken   bool     `json:"broken,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// missing is what e requires that the cluster lacks.
+func (s *Server) missing(e CatalogEntry) []string {
+	if e.Scenario == nil || len(e.Scenario.Requires) == 0 || s.cfg.Sessions == nil {
+		return nil
+	}
+	return s.cfg.Sessions.Missing(e.Scenario.Requires)
+}
+
+func (s *Server) toJSON(e CatalogEntry, lang string) scenarioJSON {
+	j := toJSON(e, lang)
+	j.Missing = s.missing(e)
+	return j
 }
 
 func toJSON(e CatalogEntry, lang string) scenarioJSON {
@@ -81,7 +98,7 @@ func (s *Server) handleListScenarios(c *gin.Context) {
 	lang := requestLang(c)
 	out := []scenarioJSON{}
 	for _, e := range s.entries() {
-		out = append(out, toJSON(e, lang))
+		out = append(out, s.toJSON(e, lang))
 	}
 	c.Header("Vary", "Accept-Language")
 	c.JSON(http.StatusOK, out)
@@ -90,14 +107,29 @@ func (s *Server) handleListScenarios(c *gin.Context) {
 // track is one group of the catalog page.
 type track struct {
 	Name      string
-	Scenarios []scenarioJSON
+	Scenarios []card
+}
+
+// card is a scenario in the catalog, with the learner's progress in it.
+type card struct {
+	scenarioJSON
+	ScenarioProgress
+}
+
+// Percent is how much of the scenario the learner has done.
+func (c card) Percent() int {
+	if c.Total == 0 {
+		return 0
+	}
+	return 100 * c.Done / c.Total
 }
 
 // catalog groups the loaded scenarios by track, in a fixed order of the
-// tracks Keiko ships, and lists the broken ones apart.
-func (s *Server) catalog(lang string) (tracks []track, broken []scenarioJSON) {
+// tracks Keiko ships, and lists the broken ones apart. mine is the
+// learner's progress by scenario, and may be nil.
+func (s *Server) catalog(lang string, mine map[string]ScenarioProgress) (tracks []track, broken []scenarioJSON) {
 	for _, e := range s.entries() {
-		j := toJSON(e, lang)
+		j := s.toJSON(e, lang)
 		if j.Broken {
 			broken = append(broken, j)
 			continue
@@ -107,7 +139,9 @@ func (s *Server) catalog(lang string) (tracks []track, broken []scenarioJSON) {
 			tracks = append(tracks, track{Name: j.Track})
 			i = len(tracks) - 1
 		}
-		tracks[i].Scenarios = append(tracks[i].Scenarios, j)
+		p := mine[j.ID]
+		p.Total = j.Steps
+		tracks[i].Scenarios = append(tracks[i].Scenarios, card{j, p})
 	}
 	slices.SortStableFunc(tracks, func(a, b track) int { return trackRank(a.Name) - trackRank(b.Name) })
 	return tracks, broken
@@ -124,11 +158,8 @@ func trackRank(name string) int {
 	return len(trackOrder)
 }
 
-// scenarioPage is what scenario.html reads.
+// scenarioPage is a scenario's pages, rendered, in one language.
 type scenarioPage struct {
-	Lang     string
-	T        map[string]string
-	Path     string // of this page, for the language switch
 	ID       string
 	Problems []string
 	Title    string
@@ -140,6 +171,7 @@ type scenarioPage struct {
 }
 
 type stepView struct {
+	Index  int
 	Number int
 	Title  string
 	Text   template.HTML
@@ -154,22 +186,13 @@ func html(p keiko.Page, lang string) template.HTML {
 	return template.HTML(p.HTML.In(lang))
 }
 
-// handleScenarioPage shows a scenario's pages in order: a preview for
-// authors and instructors, and the broken scenario's problems when it is
-// broken.
-func (s *Server) handleScenarioPage(c *gin.Context) {
-	lang := requestLang(c)
-	e, err := s.entry(c.Param("id"))
-	if err != nil {
-		c.String(http.StatusNotFound, keiko.ErrorMessage(err))
-		return
-	}
-	p := scenarioPage{Lang: lang, T: messages[lang], Path: c.Request.URL.Path, ID: e.ID, Problems: e.Problems, Title: e.ID}
+func (s *Server) scenarioView(e CatalogEntry, lang string) scenarioPage {
+	p := scenarioPage{ID: e.ID, Problems: e.Problems, Title: e.ID}
 	if sc := e.Scenario; sc != nil {
 		p.Title, p.Minutes, p.Level = sc.Title.In(lang), int(sc.Duration.Minutes()), string(sc.Level)
 		p.Intro, p.Finish = html(sc.Intro, lang), html(sc.Finish, lang)
 		for _, st := range sc.Steps {
-			v := stepView{Number: st.Index + 1, Title: st.Title.In(lang), Text: html(st.Text, lang), Hint: html(st.Hint, lang),
+			v := stepView{Index: st.Index, Number: st.Index + 1, Title: st.Title.In(lang), Text: html(st.Text, lang), Hint: html(st.Hint, lang),
 				Solve: strings.TrimSpace(strings.TrimSpace(st.Solve.Script) + "\n" + strings.TrimSpace(st.Solve.Manifests))}
 			for _, ch := range st.Checks {
 				v.Checks = append(v.Checks, ch.Message.In(lang))
@@ -177,7 +200,25 @@ func (s *Server) handleScenarioPage(c *gin.Context) {
 			p.Steps = append(p.Steps, v)
 		}
 	}
-	s.render(c, "scenario.html", p)
+	return p
+}
+
+// handleScenarioPage shows a scenario's overview, with its Start button;
+// with ?preview=1 every page in order, for authors; and a broken
+// scenario's problems.
+func (s *Server) handleScenarioPage(c *gin.Context) {
+	e, err := s.entry(c.Param("id"))
+	if err != nil {
+		s.pageError(c, http.StatusNotFound, err)
+		return
+	}
+	b := s.base(c)
+	s.render(c, "scenario.html", struct {
+		base
+		scenarioPage
+		Preview bool
+		Missing []string
+	}{b, s.scenarioView(e, b.Lang), c.Query("preview") != "", s.missing(e)})
 }
 
 // handleAsset serves a file a scenario's pages link to.

@@ -69,10 +69,14 @@ func TestScenarioPages(t *testing.T) {
 		status     int
 		want       []string
 	}{
-		{"catalog on the landing page", "/?lang=en", 200, []string{"Kubernetes basics", `href="/scenarios/kubernetes-basics?lang=en"`,
+		{"catalog on the landing page", "/?lang=en", 200, []string{"Kubernetes basics", `href="/scenarios/kubernetes-basics"`,
 			"Beginner · 30 min · 1 steps", "Scenarios with errors", "broken-one/scenario.yaml:3"}},
 		{"catalog in Japanese", "/?lang=ja", 200, []string{"Kubernetes の基本", "初級 · 30 分", "エラーのあるシナリオ"}},
-		{"a scenario's pages, rendered HTML kept", "/scenarios/kubernetes-basics?lang=en", 200, []string{"<p>Welcome &amp; hello</p>",
+		{"a scenario's overview, with its start", "/scenarios/kubernetes-basics?lang=en", 200, []string{"<p>Welcome &amp; hello</p>",
+			`href="/scenarios/kubernetes-basics/play"`, "<li>Run a pod</li>"}},
+		{"the player has every page, rendered HTML kept", "/scenarios/kubernetes-basics/play?lang=en", 200, []string{"<p>Welcome &amp; hello</p>",
+			`<div class="run-block" data-action="exec">`, "Step 1 / 1", "Run a pod", `/static/player.js`}},
+		{"a scenario's preview, rendered HTML kept", "/scenarios/kubernetes-basics?lang=en&preview=1", 200, []string{"<p>Welcome &amp; hello</p>",
 			`<div class="run-block" data-action="exec">`, "Step 1</span> Run a pod", "Create the pod hello.", "kubectl run hello --image=nginx"}},
 		{"Japanese falls back to English per text", "/scenarios/kubernetes-basics?lang=ja", 200, []string{"<p>ようこそ</p>", "Run a pod"}},
 		{"a broken scenario shows its problems", "/scenarios/broken-one", 200, []string{"broken-one/scenario.yaml:3: level"}},

@@ -45,6 +45,15 @@ type Config struct {
 	Sessions Sessions
 	// Catalog is the scenarios on offer; nil offers none.
 	Catalog Catalog
+	// Auth signs in instructors and admins; nil turns staff pages off.
+	Auth Authenticator
+	// Workshops runs instructors' workshops; nil answers 503.
+	Workshops Workshops
+	// Admin reports capacity for the admin page; nil shows none.
+	Admin AdminStatus
+	// Metrics serves /metrics and hears what the server does; nil
+	// serves no metrics.
+	Metrics Metrics
 	// Secret signs learner cookies. Without one a random secret is used,
 	// and learners lose their sessions when the server restarts.
 	Secret []byte

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -17,13 +18,26 @@ import (
 // but Start acts only on the learner's own sessions: anyone else's is
 // ENOTFOUND, so session ids cannot be probed.
 type Sessions interface {
-	Start(ctx context.Context, learnerID, scenarioID string) (keiko.Session, error)
+	// Start gives the learner a session of the scenario: the one they
+	// have running (resumed is true), or a new sandbox brought to their
+	// progress so far. progress hears the phases of a slow start.
+	Start(ctx context.Context, learnerID, scenarioID string, progress func(phase string, step int)) (sess keiko.Session, resumed bool, err error)
 	// Progress is the session with its steps' recorded status; steps
 	// missing from the map are pending.
 	Progress(ctx context.Context, learnerID, id string) (keiko.Session, map[int]keiko.StepStatus, error)
 	// Check evaluates a step's checks now, recording the step when they
 	// all pass.
 	Check(ctx context.Context, learnerID, id string, step int, lang string) ([]keiko.CheckResult, error)
+	// Skip moves on past a step whose checks have not passed, when the
+	// scenario allows it; Solve does the step in the sandbox, when the
+	// scenario allows it; Hint records that the learner opened the hint.
+	Skip(ctx context.Context, learnerID, id string, step int) error
+	Solve(ctx context.Context, learnerID, id string, step int) error
+	Hint(ctx context.Context, learnerID, id string, step int) error
+	// Mine is the learner's progress in each scenario they have started.
+	Mine(ctx context.Context, learnerID string) (map[string]ScenarioProgress, error)
+	// Missing lists what of requires the cluster lacks, for the catalog.
+	Missing(requires []string) []string
 	Extend(ctx context.Context, learnerID, id string) (keiko.Session, error)
 	End(ctx context.Context, learnerID, id string) error
 	// Watch follows the session live until ctx ends: it sends the
@@ -32,6 +46,12 @@ type Sessions interface {
 	// error, before sending anything, for a session that is not the
 	// learner's.
 	Watch(ctx context.Context, learnerID, id, lang string, send func(StepEvent)) error
+}
+
+// ScenarioProgress is how far a learner got in a scenario.
+type ScenarioProgress struct {
+	Done, Total int
+	Active      bool // a session is running
 }
 
 // StepEvent is a step's live state.
@@ -61,7 +81,10 @@ func sessionJSON(s keiko.Session) sessionResponse {
 	return sessionResponse{ID: s.ID, Namespace: s.Namespace, ExpiresAt: s.ExpiresAt}
 }
 
-// handleStartSession is POST /api/sessions {"scenario":"<id>"}.
+// handleStartSession is POST /api/sessions {"scenario":"<id>"}: 201 with
+// a new session, or 200 with the learner's running one. A client that
+// accepts application/x-ndjson gets the start's progress as it happens,
+// a JSON object a line, ending with the session or the error.
 func (s *Server) handleStartSession(c *gin.Context) {
 	ss, ok := s.sessions(c)
 	if !ok {
@@ -72,16 +95,72 @@ func (s *Server) handleStartSession(c *gin.Context) {
 		s.writeError(c, keiko.Errorf(keiko.EINVALID, `Send {"scenario":"<id>"}.`))
 		return
 	}
-	sess, err := ss.Start(c.Request.Context(), LearnerID(c.Request), req.Scenario)
+	learner := LearnerID(c.Request)
+	if c.GetHeader("Accept") == ndjson {
+		s.streamStart(c, ss, learner, req.Scenario)
+		return
+	}
+	sess, resumed, err := ss.Start(c.Request.Context(), learner, req.Scenario, nil)
 	if err != nil {
-		var h retryHinter
-		if errors.As(err, &h) {
-			c.Header("Retry-After", strconv.Itoa(int(h.RetryAfterHint().Round(time.Second)/time.Second)))
-		}
+		s.retryAfter(c, err)
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, sessionJSON(sess))
+	status := http.StatusCreated
+	if resumed {
+		status = http.StatusOK
+	}
+	c.JSON(status, sessionJSON(sess))
+}
+
+const ndjson = "application/x-ndjson"
+
+type startLine struct {
+	Phase   string           `json:"phase,omitempty"`
+	Step    *int             `json:"step,omitempty"`
+	Session *sessionResponse `json:"session,omitempty"`
+	Resumed bool             `json:"resumed,omitempty"`
+	Error   *errorBody       `json:"error,omitempty"`
+}
+
+// streamStart starts a session, writing each phase as a line, so the
+// learner sees what a slow start is doing.
+func (s *Server) streamStart(c *gin.Context, ss Sessions, learner, scenario string) {
+	c.Header("Content-Type", ndjson)
+	c.Header("Cache-Control", "no-cache")
+	c.Header("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	enc := json.NewEncoder(c.Writer)
+	var mu sync.Mutex
+	line := func(l startLine) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(l)
+		c.Writer.Flush()
+	}
+	sess, resumed, err := ss.Start(c.Request.Context(), learner, scenario, func(phase string, step int) {
+		l := startLine{Phase: phase}
+		if step >= 0 {
+			l.Step = &step
+		}
+		line(l)
+	})
+	if err != nil {
+		s.observeError(c, err)
+		line(startLine{Error: &errorBody{Code: keiko.ErrorCode(err), Message: keiko.ErrorMessage(err)}})
+		return
+	}
+	j := sessionJSON(sess)
+	line(startLine{Session: &j, Resumed: resumed})
+}
+
+// retryAfter tells a client when trying again makes sense, for errors
+// that know, such as a full cluster.
+func (s *Server) retryAfter(c *gin.Context, err error) {
+	var h retryHinter
+	if errors.As(err, &h) {
+		c.Header("Retry-After", strconv.Itoa(max(1, int(h.RetryAfterHint().Round(time.Second)/time.Second))))
+	}
 }
 
 // sessions answers 503 when there is no session service, as the start of
@@ -237,6 +316,26 @@ func (s *Server) handleEvents(c *gin.Context) {
 	done = true
 	if err != nil && !started {
 		s.writeError(c, err)
+	}
+}
+
+// stepAction is the shape of the step shortcuts: skip, solve and hint.
+func (s *Server) stepAction(act func(Sessions) func(ctx context.Context, learnerID, id string, step int) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ss, ok := s.sessions(c)
+		if !ok {
+			return
+		}
+		step, err := strconv.Atoi(c.Param("n"))
+		if err != nil {
+			s.writeError(c, keiko.Errorf(keiko.EINVALID, "Step %q is not a number.", c.Param("n")))
+			return
+		}
+		if err := act(ss)(c.Request.Context(), LearnerID(c.Request), c.Param("id"), step); err != nil {
+			s.writeError(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,15 +21,43 @@ type fakeSessions struct {
 
 var fakeSession = keiko.Session{ID: "abc", Namespace: "keiko-abc", ScenarioID: "kubernetes-basics", ExpiresAt: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 
-func (f *fakeSessions) Start(_ context.Context, learner, scenario string) (keiko.Session, error) {
+// Start reports two phases; a learner's second start resumes.
+func (f *fakeSessions) Start(_ context.Context, learner, scenario string, progress func(string, int)) (keiko.Session, bool, error) {
+	resumed := slices.Contains(f.learners, learner)
 	f.learners = append(f.learners, learner)
+	if progress != nil {
+		progress("sandbox", -1)
+		progress("replay", 0)
+	}
 	if f.err != nil {
-		return keiko.Session{}, f.err
+		return keiko.Session{}, false, f.err
 	}
 	s := fakeSession
 	s.LearnerID, s.ScenarioID = learner, scenario
-	return s, nil
+	return s, resumed, nil
 }
+
+func (f *fakeSessions) Skip(_ context.Context, learner, id string, step int) error {
+	return f.own(learner, id)
+}
+
+// Solve is refused, as in a scenario that does not allow it.
+func (f *fakeSessions) Solve(_ context.Context, learner, id string, step int) error {
+	if err := f.own(learner, id); err != nil {
+		return err
+	}
+	return keiko.Errorf(keiko.ECONFLICT, "This scenario does not offer solutions.")
+}
+
+func (f *fakeSessions) Hint(_ context.Context, learner, id string, step int) error {
+	return f.own(learner, id)
+}
+
+func (f *fakeSessions) Mine(context.Context, string) (map[string]ScenarioProgress, error) {
+	return map[string]ScenarioProgress{"kubernetes-basics": {Done: 1, Total: 1}}, nil
+}
+
+func (f *fakeSessions) Missing([]string) []string { return nil }
 
 // own is the lab's rule: only the learner who started session abc sees it.
 func (f *fakeSessions) own(learner, id string) error {
@@ -190,6 +219,13 @@ func TestSessionAPI(t *testing.T) {
 		{"check a step that is not a number", "POST", "/api/sessions/abc/steps/one/check", mine, 400, `"code":"invalid"`},
 		{"check a step that does not exist", "POST", "/api/sessions/abc/steps/9/check", mine, 400, "Step 9 does not exist."},
 		{"extend", "POST", "/api/sessions/abc/extend", mine, 200, `"expiresAt":"2026-11-24T13:00:00Z"`},
+		{"start again resumes", "POST", "/api/sessions", mine, 200, `"id":"abc"`},
+		{"skip", "POST", "/api/sessions/abc/steps/0/skip", mine, 204, ""},
+		{"hint", "POST", "/api/sessions/abc/steps/0/hint", mine, 204, ""},
+		{"solve where not allowed", "POST", "/api/sessions/abc/steps/0/solve", mine, 409, `"code":"conflict"`},
+		{"another learner's skip", "POST", "/api/sessions/abc/steps/0/skip", stranger, 404, `"code":"not_found"`},
+		{"another learner's solve", "POST", "/api/sessions/abc/steps/0/solve", stranger, 404, `"code":"not_found"`},
+		{"another learner's hint", "POST", "/api/sessions/abc/steps/0/hint", stranger, 404, `"code":"not_found"`},
 		{"end", "DELETE", "/api/sessions/abc", mine, 204, ""},
 		{"another learner's progress", "GET", "/api/sessions/abc", stranger, 404, `"code":"not_found"`},
 		{"another learner's check", "POST", "/api/sessions/abc/steps/1/check", stranger, 404, `"code":"not_found"`},
@@ -206,6 +242,34 @@ func TestSessionAPI(t *testing.T) {
 			rec := do(tc.method, tc.path, tc.cookie)
 			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.body) {
 				t.Errorf("%s %s = %d %s, want %d with %s", tc.method, tc.path, rec.Code, rec.Body, tc.status, tc.body)
+			}
+		})
+	}
+}
+
+func TestStartSessionStreamsProgress(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"started", nil, `{"phase":"sandbox"}
+{"phase":"replay","step":0}
+{"session":{"id":"abc","namespace":"keiko-abc","expiresAt":"2026-11-24T12:00:00Z"}}
+`},
+		{"failed", keiko.Errorf(keiko.EUNAVAILABLE, "All 100 lab environments are in use."), `{"phase":"sandbox"}
+{"phase":"replay","step":0}
+{"error":{"code":"unavailable","message":"All 100 lab environments are in use."}}
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := New(Config{Sessions: &fakeSessions{err: tc.err}}).Handler()
+			req := httptest.NewRequest(http.MethodPost, "/api/sessions", strings.NewReader(`{"scenario":"kubernetes-basics"}`))
+			req.Header.Set("Accept", "application/x-ndjson")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/x-ndjson" || rec.Body.String() != tc.want {
+				t.Errorf("= %d %q\n%s\nwant 200 application/x-ndjson\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body, tc.want)
 			}
 		})
 	}

@@ -57,8 +57,7 @@ var upgrader = websocket.Upgrader{
 
 // terminalPage is the data the full-window terminal page reads.
 type terminalPage struct {
-	Lang    string
-	T       map[string]string
+	base
 	URL     string // the terminal WebSocket, as a path
 	Warning string // shown above the terminal when set
 }
@@ -72,8 +71,7 @@ type terminalWarner interface {
 // handleTerminalPage renders a full-window terminal for a session. Access
 // is decided by the WebSocket it opens, not here: the page holds nothing.
 func (s *Server) handleTerminalPage(c *gin.Context) {
-	lang := requestLang(c)
-	page := terminalPage{Lang: lang, T: messages[lang], URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
+	page := terminalPage{base: s.base(c), URL: "/api/sessions/" + url.PathEscape(c.Param("id")) + "/terminal"}
 	if w, ok := s.cfg.Terminals.(terminalWarner); ok {
 		page.Warning = w.TerminalWarning()
 	}
@@ -117,7 +115,7 @@ func (s *Server) handleTerminal(c *gin.Context) {
 	// returns: its stack grew deep through gin and the upgrade, and an idle
 	// terminal would keep it for hours. The server's own context, not the
 	// request's, ends it at shutdown.
-	conn := newWSConn(ws)
+	conn := newWSConn(ws, s.cfg.Metrics)
 	id := c.Param("id")
 	go func() {
 		defer release()
@@ -149,10 +147,14 @@ type wsConn struct {
 	closed    bool
 	closeOnce sync.Once
 	tooBig    bool
+	count     func(direction string, n int) // bytes through, for metrics
 }
 
-func newWSConn(ws *websocket.Conn) *wsConn {
-	c := &wsConn{ws: ws}
+func newWSConn(ws *websocket.Conn, m Metrics) *wsConn {
+	c := &wsConn{ws: ws, count: func(string, int) {}}
+	if m != nil {
+		c.count = m.WebSocketBytes
+	}
 	ws.SetReadLimit(maxFrame)
 	_ = ws.SetReadDeadline(time.Now().Add(pongWait))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
@@ -184,6 +186,7 @@ func (c *wsConn) ReadMessage() ([]byte, error) {
 	// Any frame from the client is a sign of life; pongs extend the
 	// deadline only to pongWait, frames to the idle timeout.
 	_ = c.ws.SetReadDeadline(time.Now().Add(idleTimeout))
+	c.count("in", len(data))
 	if kind != websocket.BinaryMessage {
 		return []byte{}, nil // decodes as an empty frame: a protocol error
 	}
@@ -194,6 +197,7 @@ func (c *wsConn) WriteMessage(p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	c.count("out", len(p))
 	return c.ws.WriteMessage(websocket.BinaryMessage, p)
 }
 

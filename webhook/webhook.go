@@ -127,6 +127,9 @@ func (p *Poster) Post(e Event) {
 // the order they happened, until ctx ends. It then keeps delivering what is
 // already queued for a short while before returning.
 func (p *Poster) Run(ctx context.Context) {
+	if p == nil { // no webhook configured: nothing to send
+		return
+	}
 	// Sends run under their own context so that ending ctx doesn't abort the
 	// request in flight; that context is cancelled drainTimeout later.
 	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

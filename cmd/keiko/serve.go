@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,12 +23,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/keiko-lab/keiko/localcluster"
+	"github.com/keiko-lab/keiko/metrics"
 	"github.com/keiko-lab/keiko/player"
 	"github.com/keiko-lab/keiko/sandbox"
 	"github.com/keiko-lab/keiko/sandbox/check"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
 	"github.com/keiko-lab/keiko/terminal/jail"
+	"github.com/keiko-lab/keiko/webhook"
 )
 
 // serveOptions are serve's flags.
@@ -41,6 +45,10 @@ type serveOptions struct {
 	reapEvery   time.Duration
 	unsafeShell bool
 	scenarios   []string
+	adminPass   string
+	instrPass   string
+	webhookURL  string
+	webhookKey  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -92,6 +100,10 @@ flight, then stops the embedded cluster. A second signal stops it at once.`,
 	o.sandbox.register(f, true)
 	f.DurationVar(&o.reapEvery, "reap-interval", 10*time.Second, "how often expired and orphaned sandboxes are looked for and deleted")
 	f.StringSliceVar(&o.scenarios, "scenarios", nil, "directories of scenarios to offer besides the built-in ones (comma-separated, or the flag repeated); a broken scenario is listed with its errors, not fatal")
+	f.StringVar(&o.adminPass, "admin-password", "", "password for the admin page and all workshops; if empty, one is made and kept in <data-dir>/admin-password")
+	f.StringVar(&o.instrPass, "instructor-password", "", "password instructors sign in with at /login to run workshops (empty: only the admin can)")
+	f.StringVar(&o.webhookURL, "events-webhook", "", "URL to POST every learner event to as JSON (session started, step checked/passed/skipped, hint and solve used, finished)")
+	f.StringVar(&o.webhookKey, "events-webhook-secret", "", "if set, each webhook POST carries X-Keiko-Signature: sha256=<HMAC of the body with this secret>")
 	f.BoolVar(&o.unsafeShell, "unsafe-local-terminal", false, "when no bubblewrap jail can be made, run learners' shells unjailed, as Keiko's own user (they can then see this machine); without it such terminals are refused")
 	bindEnv(cmd)
 	return cmd
@@ -157,8 +169,26 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	catalog := loadCatalog(o.scenarios, logger, stderr)
+	adminPass, err := adminPassword(o.adminPass, filepath.Join(dataDir, "admin-password"))
+	if err != nil {
+		return err
+	}
+	var hook *webhook.Poster
+	if o.webhookURL != "" {
+		if hook, err = webhook.New(webhook.Config{URL: o.webhookURL, Secret: []byte(o.webhookKey), Logger: logger}); err != nil {
+			return fmt.Errorf("--events-webhook: %w", err)
+		}
+	}
 	labs := &pendingLab{}
+	meters := metrics.New(metrics.Options{
+		ActiveSessions: func() int { return labs.capacity().Sandboxes },
+		PoolReady:      func() int { return labs.capacity().PoolReady },
+	})
 	srv := server.New(server.Config{
+		Auth:       server.Passwords{Admin: adminPass, Instructor: o.instrPass},
+		Workshops:  &workshops{db: db, now: time.Now},
+		Admin:      labs,
+		Metrics:    meters,
 		Catalog:    catalog,
 		Addr:       o.addr,
 		Probe:      cc.probe,
@@ -169,6 +199,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		Secret:     secret,
 	})
 	fmt.Fprintf(stderr, "Keiko is starting on %s\n", url)
+	if o.adminPass == "" {
+		fmt.Fprintf(stderr, "admin sign-in: %s/login, with the password in %s\n", url, filepath.Join(dataDir, "admin-password"))
+	}
+	hookCtx, stopHook := context.WithCancel(context.WithoutCancel(ctx))
+	hookDone := make(chan struct{})
+	go func() { defer close(hookDone); hook.Run(hookCtx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 
@@ -198,7 +234,7 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
-			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, db, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, logger, stderr); err != nil {
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, db, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, observers{metrics: meters, webhook: hook, log: logger}, stderr); err != nil {
 				runErr = err
 				break wait
 			}
@@ -228,6 +264,8 @@ wait:
 		runErr = errors.Join(runErr, err, <-httpDone)
 	}
 	labs.close()
+	stopHook()
+	<-hookDone // queued events go out before Keiko stops
 	stopCluster()
 	if clusterDone != nil {
 		fmt.Fprintln(stderr, "stopping the embedded cluster…")
@@ -314,7 +352,8 @@ type shellOptions struct {
 // startSandboxes reconciles the cluster's sandboxes with this fresh process,
 // starts the reaper and the warm pool, which run until ctx ends, and opens
 // sessions and terminals to learners.
-func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, cat catalog, db *store.DB, sh shellOptions, logger *slog.Logger, stderr io.Writer) error {
+func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, reapEvery time.Duration, labs *pendingLab, cat catalog, db *store.DB, sh shellOptions, obs observers, stderr io.Writer) error {
+	logger := obs.log
 	rc, err := cc.restConfig()
 	if err != nil {
 		return err
@@ -376,6 +415,7 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	l.scenario = cat.scenario
 	l.db, l.extendBy, l.now = db, m.TTL(), time.Now
 	l.off, l.warning = off, warning
+	l.observers = obs
 	labs.ready(l)
 	return nil
 }
@@ -419,6 +459,28 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
 	}
+}
+
+// adminPassword is the --admin-password, or the one kept in path, made
+// on first start: a fresh Keiko is never open to anyone who finds /admin.
+func adminPassword(flag, path string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 12 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !os.IsNotExist(err) {
+		return "", fmt.Errorf("read admin password: %w", err)
+	}
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make admin password: %w", err)
+	}
+	p := base64.RawURLEncoding.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(p+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin password: %w", err)
+	}
+	return p, nil
 }
 
 // loadSecret reads the key that signs learner cookies, creating it on
