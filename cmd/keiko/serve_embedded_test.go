@@ -35,7 +35,7 @@ func TestServeEmbeddedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
-	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error"}
+	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error", instrPass: "teach-me-kansai"}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -57,6 +57,7 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	}
 
 	t.Run("a learner's session and jailed terminal", func(t *testing.T) { learnerTerminal(t, url) })
+	t.Run("a workshop, and continuing after the sandbox is lost", func(t *testing.T) { workshopAndContinue(t, url, kubeconfig, o.instrPass) })
 
 	t.Run("existing cluster by kubeconfig", func(t *testing.T) {
 		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}
