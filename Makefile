@@ -33,7 +33,8 @@ run: build ## Start Keiko on the embedded cluster (http://127.0.0.1:8080)
 	bin/keiko serve
 
 .PHONY: test
-test: build ## Run every test: unit, integration against the embedded cluster, and keiko test over the built-in scenarios
+test: build ## Run every test: unit, integration against the embedded cluster and a real browser, and keiko test over the built-in scenarios
+	@hack/deps.sh test
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	bin/keiko test

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Keiko's build and tests need, when missing.
 # Runs as root on CI and fresh machines; elsewhere it says what to install.
+# With "test", also the browser the end-to-end test drives, and the fonts
+# its screenshots need to show Japanese.
 set -euo pipefail
 
 # command -> Debian package that provides it
@@ -12,10 +14,17 @@ declare -A need=(
   [prlimit]=util-linux # per-shell process, memory and CPU limits
 )
 
+if [ "${1:-}" = test ]; then
+  need[chromium]=chromium
+fi
+
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+if [ "${1:-}" = test ] && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+  missing+=(fonts-noto-cjk)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
