@@ -67,10 +67,18 @@ holds the learners' sandboxes. The cluster is chosen in this order:
 
 The web server listens at once. GET /healthz answers 200 while Keiko runs;
 GET /readyz answers 200 once the cluster is ready, and 503 with the reason
-until then.
+until then. GET /metrics serves Prometheus metrics.
+
+Learners use / (the catalog) and /join (a workshop's code). Instructors sign
+in at /login with --instructor-password and run workshops at /instructor;
+the admin signs in with --admin-password (made and kept in the data dir
+when not given) and sees /admin. docs/api.md describes the HTTP API.
 
 SIGINT (Ctrl-C) or SIGTERM stops Keiko gracefully: it finishes requests in
-flight, then stops the embedded cluster. A second signal stops it at once.`,
+flight, closes terminals with "going away" so browsers reconnect to the next
+Keiko, sends queued webhook events, then stops the embedded cluster. A
+second signal stops it at once. Learners' sandboxes and progress survive a
+restart.`,
 		Example: `  # Start Keiko and its embedded cluster, then open http://127.0.0.1:8080
   keiko serve
 
@@ -78,7 +86,11 @@ flight, then stops the embedded cluster. A second signal stops it at once.`,
   keiko serve --kubeconfig ~/.kube/config
 
   # Accept connections from other machines, keeping state in /var/lib/keiko
-  KEIKO_ADDR=0.0.0.0:8080 KEIKO_DATA_DIR=/var/lib/keiko keiko serve`,
+  KEIKO_ADDR=0.0.0.0:8080 KEIKO_DATA_DIR=/var/lib/keiko keiko serve
+
+  # Run a workshop, with JSON logs and every learner event sent to a collector
+  keiko serve --instructor-password 'choose-one' --log-format json \
+    --events-webhook https://collector.example/keiko`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
