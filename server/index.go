@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -24,7 +25,7 @@ type indexPage struct {
 func (s *Server) handleIndex(c *gin.Context) {
 	page := indexPage{
 		base:       s.base(c),
-		Ready:      s.clusterReady(c.Request.Context()) == nil,
+		Ready:      s.readyCached(c.Request.Context()),
 		Kubeconfig: s.cfg.Kubeconfig,
 	}
 	var mine map[string]ScenarioProgress
@@ -43,6 +44,21 @@ func (s *Server) handleIndex(c *gin.Context) {
 	}
 	page.Tracks, page.Broken = s.catalog(page.Lang, mine)
 	s.render(c, "index.html", page)
+}
+
+// readyFor is how long the catalog trusts a readiness check. A room of
+// learners loading the catalog would otherwise each cost the apiserver a
+// TLS round trip; a second of staleness shows nobody anything wrong.
+const readyFor = time.Second
+
+// readyCached is clusterReady's answer, at most readyFor old.
+func (s *Server) readyCached(ctx context.Context) bool {
+	s.ready.Lock()
+	defer s.ready.Unlock()
+	if time.Since(s.ready.at) > readyFor {
+		s.ready.ok, s.ready.at = s.clusterReady(ctx) == nil, time.Now()
+	}
+	return s.ready.ok
 }
 
 // render writes a page. It renders to a buffer first, so a template error

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -74,6 +75,11 @@ type Server struct {
 	// connections outlive their handlers and end with it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	ready  struct { // the catalog's last readiness check
+		sync.Mutex
+		ok bool
+		at time.Time
+	}
 }
 
 // New returns a Server with all routes registered. It does not listen yet.

@@ -54,7 +54,7 @@ already holds.`,
 	sb.Flags().StringVar(&kubeconfig, "kubeconfig", "", "benchmark this cluster instead of a fresh embedded one")
 	sb.Flags().IntVar(&claims, "claims", 40, "warm-pool claims to time")
 	bindEnv(sb)
-	cmd.AddCommand(sb, newBenchTerminalCmd(), newBenchTerminalServerCmd())
+	cmd.AddCommand(sb, newBenchTerminalCmd(), newBenchTerminalServerCmd(), newBenchLoadCmd())
 	return cmd
 }
 

@@ -63,7 +63,7 @@ func newLab(m *sandbox.Manager, j *jail.Jail, homes, kubectl string) *lab {
 // ended closes a deleted sandbox's shell and removes its home.
 func (l *lab) ended(id string) {
 	l.terms.Close(id)
-	l.moved.fire(id) // frees its channel; a watch of it ends anyway
+	l.moved.fire(id)     // frees its channel; a watch of it ends anyway
 	_ = l.removeHome(id) // an id that names no home has nothing to remove
 }
 
