@@ -1,17 +1,26 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/keiko-lab/keiko"
 )
@@ -56,6 +65,10 @@ type Manager struct {
 	capacity *capacity
 	pool     *pool
 	activity *activity
+	// namespaces lists sandbox namespaces from RunCache's informer; nil
+	// until it has synced.
+	namespaces atomic.Pointer[corelisters.NamespaceLister]
+	deleted    sync.Map // names of namespaces this Manager deleted
 }
 
 // New returns a Manager acting with rc's identity, which must be allowed
@@ -166,6 +179,42 @@ func (m *Manager) now() time.Time { return m.cfg.Now() }
 
 // Live is the number of sandboxes counted against capacity.
 func (m *Manager) Live() int { return m.capacity.count() }
+
+// RunCache keeps a watch-fed copy of the sandboxes' namespaces until ctx
+// ends, so that looking a sandbox up, which every API call of a learner
+// does, costs no apiserver round trip. Until it has synced, and for a
+// namespace it does not hold yet (one made a moment ago), lookups go to
+// the apiserver.
+func (m *Manager) RunCache(ctx context.Context) {
+	f := informers.NewSharedInformerFactoryWithOptions(m.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.LabelSelector = LabelManagedBy + "=" + ManagedBy
+	}))
+	lister := f.Core().V1().Namespaces().Lister()
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), f.Core().V1().Namespaces().Informer().HasSynced) {
+		return
+	}
+	m.namespaces.Store(&lister)
+	<-ctx.Done()
+	m.namespaces.Store(nil)
+	f.Shutdown()
+}
+
+// cached is a live sandbox namespace from the cache, if it holds it.
+func (m *Manager) cached(name string) (*corev1.Namespace, bool) {
+	l := m.namespaces.Load()
+	if l == nil {
+		return nil, false
+	}
+	ns, err := (*l).Get(name)
+	// The watch lags writes by milliseconds: a sandbox this Manager just
+	// deleted, or one whose "ready" mark has not reached the cache, is
+	// asked of the apiserver instead.
+	if _, deleted := m.deleted.Load(name); err != nil || deleted || ns.DeletionTimestamp != nil || fromNamespace(ns).State != StateReady {
+		return nil, false
+	}
+	return ns, true
+}
 
 // Limits are the most sandboxes at once (0: no limit) and the warm
 // pool's size.

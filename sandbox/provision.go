@@ -320,6 +320,9 @@ func (m *Manager) namespace(ctx context.Context, id string) (*corev1.Namespace, 
 	if !sandboxID.MatchString(id) {
 		return nil, keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q.", id)
 	}
+	if ns, ok := m.cached(NamespaceFor(id)); ok {
+		return ns, nil
+	}
 	ns, err := m.client.CoreV1().Namespaces().Get(ctx, NamespaceFor(id), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || err == nil && (ns.Labels[LabelManagedBy] != ManagedBy || ns.DeletionTimestamp != nil) {
 		return nil, keiko.Errorf(keiko.ENOTFOUND, "No lab environment %q: it may have expired.", id)
@@ -333,6 +336,7 @@ func (m *Manager) namespace(ctx context.Context, id string) (*corev1.Namespace, 
 // deleteNamespace deletes a namespace, but only the one that was looked at:
 // the UID precondition keeps a stale decision from deleting a namesake.
 func (m *Manager) deleteNamespace(ctx context.Context, name string, uid types.UID) error {
+	m.deleted.Store(name, struct{}{})
 	bg := metav1.DeletePropagationBackground
 	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
 	if uid != "" {

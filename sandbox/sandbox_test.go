@@ -347,3 +347,38 @@ func deployment(name string) *appsv1.Deployment {
 		},
 	}
 }
+
+// TestCachedLookupsFollowTheCluster: with the namespace cache running, a
+// sandbox is found the moment Provision returns, not found the moment
+// Delete returns, and its extension shows once the watch delivers it.
+func TestCachedLookupsFollowTheCluster(t *testing.T) {
+	m := newManager(t, sandbox.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.RunCache(ctx)
+	first := provision(t, m, sandbox.Request{})
+	clustertest.Eventually(t, "the cache holds the first sandbox", func(ctx context.Context) (bool, error) {
+		sb, err := m.Get(ctx, first.ID)
+		return err == nil && sb.State == sandbox.StateReady, nil
+	})
+	for range 20 {
+		sb := provision(t, m, sandbox.Request{})
+		if got, err := m.Get(ctx, sb.ID); err != nil || got.State != sandbox.StateReady {
+			t.Fatalf("Get right after Provision = %+v, %v; want it ready", got, err)
+		}
+		if err := m.Delete(ctx, sb.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := m.Get(ctx, sb.ID); err == nil {
+			t.Fatalf("Get right after Delete = %+v, want not found", got)
+		}
+	}
+	extended, err := m.Extend(ctx, first.ID, 3*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, "the cache shows the extension", func(ctx context.Context) (bool, error) {
+		sb, err := m.Get(ctx, first.ID)
+		return err == nil && sb.ExpiresAt.Equal(extended.ExpiresAt), err
+	})
+}

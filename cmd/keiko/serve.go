@@ -387,6 +387,7 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	fmt.Fprintf(stderr, "sandboxes: %d live, %d removed at startup, warm pool of %d filling\n", m.Live(), len(reaped), cfg.PoolSize)
 	go m.RunReaper(ctx, reapEvery)
 	go m.RunPool(ctx)
+	go m.RunCache(ctx)
 
 	var off error
 	var warning string
