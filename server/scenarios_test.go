@@ -80,7 +80,7 @@ func TestScenarioPages(t *testing.T) {
 			`<div class="run-block" data-action="exec">`, "Step 1</span> Run a pod", "Create the pod hello.", "kubectl run hello --image=nginx"}},
 		{"Japanese falls back to English per text", "/scenarios/kubernetes-basics?lang=ja", 200, []string{"<p>ようこそ</p>", "Run a pod"}},
 		{"a broken scenario shows its problems", "/scenarios/broken-one", 200, []string{"broken-one/scenario.yaml:3: level"}},
-		{"no such scenario", "/scenarios/nope", 404, []string{`There is no scenario "nope".`}},
+		{"no such scenario", "/scenarios/nope", 404, []string{`There is no scenario &#34;nope&#34;.`}},
 		{"an asset", "/scenarios/kubernetes-basics/assets/images/pods.svg", 200, []string{"<svg/>"}},
 		{"an asset that is not there", "/scenarios/kubernetes-basics/assets/images/none.svg", 404, nil},
 		{"traversal", "/scenarios/kubernetes-basics/assets/../../../etc/passwd", 404, nil},

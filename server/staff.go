@@ -114,8 +114,10 @@ func (s *Server) identifyStaff(c *gin.Context) {
 	ok := false
 	if token, found := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); found && s.cfg.Auth != nil {
 		who, ok = s.cfg.Auth.Bearer(strings.TrimSpace(token))
-	} else if v, err := c.Cookie(staffCookie); err == nil {
-		who, ok = s.verifyStaff(v, time.Now())
+	} else if ck, err := c.Request.Cookie(staffCookie); err == nil {
+		// Not c.Cookie: gin URL-decodes the value, which would change the
+		// escaped name the signature covers.
+		who, ok = s.verifyStaff(ck.Value, time.Now())
 	}
 	if ok {
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), staffKey{}, who))
@@ -227,7 +229,12 @@ func (s *Server) handleLogin(c *gin.Context) {
 	}
 	who, err := s.cfg.Auth.Authenticate(c.Request)
 	if err != nil {
-		s.renderStatus(c, http.StatusUnauthorized, "login.html", loginPage{base: s.base(c), Next: next, Error: keiko.ErrorMessage(err)})
+		b := s.base(c)
+		msg := keiko.ErrorMessage(err)
+		if keiko.ErrorCode(err) == keiko.EUNAUTHORIZED {
+			msg = b.T["loginWrong"] // in the page's language
+		}
+		s.renderStatus(c, http.StatusUnauthorized, "login.html", loginPage{base: b, Next: next, Error: msg})
 		return
 	}
 	expires := time.Now().Add(staffTTL)
