@@ -101,16 +101,25 @@ func TestIndex(t *testing.T) {
 		name           string
 		path           string
 		acceptLanguage string
+		bearer         string
 		probe          server.ClusterProbe
 		want           []string
 		wantNot        []string
 	}{
 		{
-			name:    "english by default, ready",
-			path:    "/",
-			probe:   fakeProbe{},
-			want:    []string{`<html lang="en">`, "稽古", "Cluster", "ready", "/data/admin.kubeconfig", "Scenarios"},
-			wantNot: []string{"starting…", `http-equiv="refresh"`},
+			name:  "english by default, ready",
+			path:  "/",
+			probe: fakeProbe{},
+			want:  []string{`<html lang="en">`, "稽古", "Cluster", "ready", "Scenarios"},
+			// The admin kubeconfig's path is for the admin, not learners.
+			wantNot: []string{"starting…", `http-equiv="refresh"`, "/data/admin.kubeconfig"},
+		},
+		{
+			name:   "the admin sees the admin kubeconfig",
+			path:   "/",
+			probe:  fakeProbe{},
+			bearer: "admin-password-1",
+			want:   []string{"/data/admin.kubeconfig"},
 		},
 		{
 			name:  "english, starting",
@@ -144,8 +153,11 @@ func TestIndex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := server.New(server.Config{Probe: tt.probe, Kubeconfig: "/data/admin.kubeconfig"})
+			s := server.New(server.Config{Probe: tt.probe, Kubeconfig: "/data/admin.kubeconfig", Auth: server.Passwords{Admin: "admin-password-1"}})
 			h := http.Header{}
+			if tt.bearer != "" {
+				h.Set("Authorization", "Bearer "+tt.bearer)
+			}
 			if tt.acceptLanguage != "" {
 				h.Set("Accept-Language", tt.acceptLanguage)
 			}

@@ -212,8 +212,12 @@
         li.innerHTML = '<span class="mark" aria-hidden="true"></span><span class="msg"></span>';
         list.append(li);
       }
+      // A passing check says nothing; it shows what it checks, as the
+      // page first did.
+      const msg = $(".msg", li);
+      if (li.dataset.goal === undefined) li.dataset.goal = msg.textContent;
       li.className = "check " + (r.passed ? "ok" : "bad");
-      if (r.message) $(".msg", li).textContent = r.message;
+      msg.textContent = r.passed ? li.dataset.goal : r.message || li.dataset.goal;
     });
   }
 
