@@ -35,7 +35,9 @@ func TestServeEmbeddedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
-	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error", instrPass: "teach-me-kansai"}
+	hook := newHookReceiver(t, "hook-secret")
+	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error",
+		instrPass: "teach-me-kansai", webhookURL: hook.URL, webhookKey: "hook-secret"}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -58,6 +60,11 @@ func TestServeEmbeddedCluster(t *testing.T) {
 
 	t.Run("a learner's session and jailed terminal", func(t *testing.T) { learnerTerminal(t, url) })
 	t.Run("a workshop, and continuing after the sandbox is lost", func(t *testing.T) { workshopAndContinue(t, url, kubeconfig, o.instrPass) })
+	t.Run("the events webhook hears the workshop", func(t *testing.T) {
+		clustertest.Eventually(t, "the webhook receives the sessions' events", func(context.Context) (bool, error) {
+			return hook.has("session.started", true) && hook.has("step.skipped", true) && hook.has("session.finished", true), nil
+		})
+	})
 
 	t.Run("existing cluster by kubeconfig", func(t *testing.T) {
 		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}

@@ -3,13 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	neturl "net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,4 +204,49 @@ func orMinus(p *int) *int {
 		return &m
 	}
 	return p
+}
+
+// hookReceiver is an events webhook that checks each POST's signature.
+type hookReceiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	events []hookEvent
+}
+
+type hookEvent struct {
+	Name, Session, Learner, Scenario, Workshop string
+	Step                                       *int
+}
+
+func newHookReceiver(t *testing.T, secret string) *hookReceiver {
+	h := &hookReceiver{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		if r.Header.Get("X-Keiko-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("webhook POST with a bad signature: %s", body)
+		}
+		var e struct{ Event hookEvent }
+		if err := json.Unmarshal(body, &e); err != nil || e.Event.Name == "" || e.Event.Session == "" || e.Event.Learner == "" {
+			t.Errorf("webhook POST %s: %v", body, err)
+		}
+		h.mu.Lock()
+		h.events = append(h.events, e.Event)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+// has reports whether an event of that name came, in a workshop if asked.
+func (h *hookReceiver) has(name string, inWorkshop bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.events {
+		if e.Name == name && (!inWorkshop || e.Workshop != "") {
+			return true
+		}
+	}
+	return false
 }
