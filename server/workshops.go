@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -259,16 +258,18 @@ func (s *Server) handleWorkshopCSV(c *gin.Context) {
 			_ = w.Write([]string{r.Learner, r.JoinedAt.UTC().Format(time.RFC3339), "", "", "", "", "not started", "0", "0"})
 			continue
 		}
-		n := strconv.Itoa(slices.IndexFunc(r.Steps, func(st string) bool { return !done(keiko.StepStatus(st)) }))
-		if n == "-1" {
-			n = strconv.Itoa(len(r.Steps))
+		n := 0
+		for _, st := range r.Steps {
+			if done(keiko.StepStatus(st)) {
+				n++
+			}
 		}
 		for i, st := range r.Steps {
 			title := ""
 			if i < len(titles[r.Scenario].Steps) {
 				title = titles[r.Scenario].Steps[i]
 			}
-			_ = w.Write([]string{r.Learner, r.JoinedAt.UTC().Format(time.RFC3339), r.Scenario, r.Session, strconv.Itoa(i + 1), title, st, n, strconv.Itoa(len(r.Steps))})
+			_ = w.Write([]string{r.Learner, r.JoinedAt.UTC().Format(time.RFC3339), r.Scenario, r.Session, strconv.Itoa(i + 1), title, st, strconv.Itoa(n), strconv.Itoa(len(r.Steps))})
 		}
 	}
 	w.Flush()

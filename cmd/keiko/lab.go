@@ -86,8 +86,13 @@ func (l *lab) Start(ctx context.Context, learnerID, scenarioID string, progress 
 	}
 	done := 0
 	if found {
-		if sb, err := l.own(ctx, learnerID, prev.ID); err == nil && sb.State == sandbox.StateReady {
+		sb, err := l.own(ctx, learnerID, prev.ID)
+		switch {
+		case err == nil && sb.State == sandbox.StateReady:
 			return prev, true, nil
+		case err != nil && keiko.ErrorCode(err) != keiko.ENOTFOUND:
+			// The cluster cannot say: a second sandbox would be a guess.
+			return keiko.Session{}, false, err
 		}
 		p, err := l.db.Progress(ctx, prev.ID)
 		if err != nil {
@@ -110,11 +115,11 @@ func (l *lab) Start(ctx context.Context, learnerID, scenarioID string, progress 
 		return fail(err)
 	}
 	sess := session(sb)
-	sess.WorkshopID = l.workshopFor(ctx, learnerID, scenarioID)
 	if found {
 		sess.WorkshopID = prev.WorkshopID
 		err = l.db.ContinueSession(ctx, prev.ID, sess)
 	} else {
+		sess.WorkshopID = l.workshopFor(ctx, learnerID, scenarioID)
 		err = l.db.SaveSession(ctx, sess)
 	}
 	if err != nil {
