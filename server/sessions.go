@@ -239,9 +239,8 @@ func (s *Server) handleCheckStep(c *gin.Context) {
 	if !ok {
 		return
 	}
-	step, err := strconv.Atoi(c.Param("n"))
-	if err != nil {
-		s.writeError(c, keiko.Errorf(keiko.EINVALID, "Step %q is not a number.", c.Param("n")))
+	step, ok := s.stepParam(c)
+	if !ok {
 		return
 	}
 	lang := requestLang(c)
@@ -319,6 +318,16 @@ func (s *Server) handleEvents(c *gin.Context) {
 	}
 }
 
+// stepParam is the route's step number, or false with the error written.
+func (s *Server) stepParam(c *gin.Context) (int, bool) {
+	step, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		s.writeError(c, keiko.Errorf(keiko.EINVALID, "Step %q is not a number.", c.Param("n")))
+		return 0, false
+	}
+	return step, true
+}
+
 // stepAction is the shape of the step shortcuts: skip, solve and hint.
 func (s *Server) stepAction(act func(Sessions) func(ctx context.Context, learnerID, id string, step int) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -326,9 +335,8 @@ func (s *Server) stepAction(act func(Sessions) func(ctx context.Context, learner
 		if !ok {
 			return
 		}
-		step, err := strconv.Atoi(c.Param("n"))
-		if err != nil {
-			s.writeError(c, keiko.Errorf(keiko.EINVALID, "Step %q is not a number.", c.Param("n")))
+		step, ok := s.stepParam(c)
+		if !ok {
 			return
 		}
 		if err := act(ss)(c.Request.Context(), LearnerID(c.Request), c.Param("id"), step); err != nil {
