@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/keiko-lab/keiko/internal/clustertest"
 )
 
 // chromiumPath is Debian's chromium, which the browser test drives.
@@ -41,9 +42,9 @@ func artifactsDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("KEIKO_TEST_ARTIFACTS")
 	if dir == "" {
-		root, err := repoRoot()
+		root, err := clustertest.RepoRoot()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v: set KEIKO_TEST_ARTIFACTS", err)
 		}
 		dir = filepath.Join(root, ".artifacts", "e2e")
 	}
@@ -56,23 +57,6 @@ func artifactsDir(t *testing.T) string {
 		os.Remove(f)
 	}
 	return dir
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: set KEIKO_TEST_ARTIFACTS")
-		}
-		dir = parent
-	}
 }
 
 // tab is one browser tab of the test, with what it saw: the WebSockets

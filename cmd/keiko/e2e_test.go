@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/keiko-lab/keiko/internal/clustertest"
-	"github.com/keiko-lab/keiko/localcluster"
 )
 
 // Timeouts of the browser test. Each bounds one wait, generously; the
@@ -126,16 +123,7 @@ func TestE2EBrowser(t *testing.T) {
 // with a fresh data directory, and waits until it is ready.
 func startE2EServe(t *testing.T) (base string, log *syncBuffer) {
 	t.Helper()
-	bin, err := clustertest.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	port, err := localcluster.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataDir := filepath.Join(t.TempDir(), "data")
+	port, dataDir := embeddedServe(t)
 	out := &syncBuffer{}
 	cmd := newRootCmd()
 	cmd.SetArgs([]string{"serve",

@@ -24,7 +24,11 @@ import (
 
 // TestServeEmbeddedCluster runs serve as `make run` does: no kubeconfig, so
 // it finds keiko-cluster on PATH, starts it, reports readiness, and stops it.
-func TestServeEmbeddedCluster(t *testing.T) {
+// embeddedServe readies a serve of its own embedded cluster, as `make
+// run` has: keiko-cluster on PATH, a free apiserver port and a fresh data
+// directory.
+func embeddedServe(t *testing.T) (clusterPort int, dataDir string) {
+	t.Helper()
 	bin, err := clustertest.Binary()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +38,11 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dataDir := filepath.Join(t.TempDir(), "data")
+	return port, filepath.Join(t.TempDir(), "data")
+}
+
+func TestServeEmbeddedCluster(t *testing.T) {
+	port, dataDir := embeddedServe(t)
 	hook := newHookReceiver(t, "hook-secret")
 	o := serveOptions{addr: "127.0.0.1:0", dataDir: dataDir, clusterPort: port, logFormat: "text", logLevel: "error",
 		instrPass: "teach-me-kansai", webhookURL: hook.URL, webhookKey: "hook-secret"}

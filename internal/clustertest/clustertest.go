@@ -5,6 +5,7 @@ package clustertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -146,6 +147,21 @@ func Binary() (string, error) {
 	if p := os.Getenv("KEIKO_CLUSTER_BIN"); p != "" {
 		return p, nil
 	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w; set KEIKO_CLUSTER_BIN", err)
+	}
+	p := filepath.Join(root, "bin", localcluster.BinaryName)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s is not built: run `make build` (or `make test`, which builds it) or set KEIKO_CLUSTER_BIN", p)
+	}
+	return p, nil
+}
+
+// RepoRoot is Keiko's repository root above the working directory: the
+// first directory up with a go.mod and deploy/cluster, so that
+// deploy/cluster's own go.mod is not taken for it.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -153,16 +169,12 @@ func Binary() (string, error) {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			if _, err := os.Stat(filepath.Join(dir, "deploy", "cluster")); err == nil {
-				p := filepath.Join(dir, "bin", localcluster.BinaryName)
-				if _, err := os.Stat(p); err != nil {
-					return "", fmt.Errorf("%s is not built: run `make build` (or `make test`, which builds it) or set KEIKO_CLUSTER_BIN", p)
-				}
-				return p, nil
+				return dir, nil
 			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("cannot find the repository root above the working directory; set KEIKO_CLUSTER_BIN")
+			return "", errors.New("cannot find the repository root above the working directory")
 		}
 		dir = parent
 	}
