@@ -537,36 +537,37 @@ func (p *pendingLab) Start(ctx context.Context, learnerID, scenarioID string, pr
 	return l.Start(ctx, learnerID, scenarioID, progress)
 }
 
-func (p *pendingLab) Skip(ctx context.Context, learnerID, id string, step int) error {
+// withLab calls f with the lab once it is ready; until then it returns
+// get's error.
+func withLab[T any](p *pendingLab, f func(*lab) (T, error)) (T, error) {
 	l, err := p.get()
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	return l.Skip(ctx, learnerID, id, step)
+	return f(l)
+}
+
+// doLab is withLab for calls that return only an error.
+func doLab(p *pendingLab, f func(*lab) error) error {
+	_, err := withLab(p, func(l *lab) (struct{}, error) { return struct{}{}, f(l) })
+	return err
+}
+
+func (p *pendingLab) Skip(ctx context.Context, learnerID, id string, step int) error {
+	return doLab(p, func(l *lab) error { return l.Skip(ctx, learnerID, id, step) })
 }
 
 func (p *pendingLab) Solve(ctx context.Context, learnerID, id string, step int) error {
-	l, err := p.get()
-	if err != nil {
-		return err
-	}
-	return l.Solve(ctx, learnerID, id, step)
+	return doLab(p, func(l *lab) error { return l.Solve(ctx, learnerID, id, step) })
 }
 
 func (p *pendingLab) Hint(ctx context.Context, learnerID, id string, step int) error {
-	l, err := p.get()
-	if err != nil {
-		return err
-	}
-	return l.Hint(ctx, learnerID, id, step)
+	return doLab(p, func(l *lab) error { return l.Hint(ctx, learnerID, id, step) })
 }
 
 func (p *pendingLab) Mine(ctx context.Context, learnerID string) (map[string]server.ScenarioProgress, error) {
-	l, err := p.get()
-	if err != nil {
-		return nil, err
-	}
-	return l.Mine(ctx, learnerID)
+	return withLab(p, func(l *lab) (map[string]server.ScenarioProgress, error) { return l.Mine(ctx, learnerID) })
 }
 
 func (p *pendingLab) Missing(requires []string) []string {
@@ -585,11 +586,7 @@ func (p *pendingLab) capacity() server.Capacity {
 }
 
 func (p *pendingLab) Capacity(ctx context.Context) (server.Capacity, error) {
-	l, err := p.get()
-	if err != nil {
-		return server.Capacity{}, err
-	}
-	return l.Capacity(ctx)
+	return withLab(p, func(l *lab) (server.Capacity, error) { return l.Capacity(ctx) })
 }
 
 func (p *pendingLab) Progress(ctx context.Context, learnerID, id string) (keiko.Session, map[int]keiko.StepStatus, error) {
@@ -601,35 +598,19 @@ func (p *pendingLab) Progress(ctx context.Context, learnerID, id string) (keiko.
 }
 
 func (p *pendingLab) Check(ctx context.Context, learnerID, id string, step int, lang string) ([]keiko.CheckResult, error) {
-	l, err := p.get()
-	if err != nil {
-		return nil, err
-	}
-	return l.Check(ctx, learnerID, id, step, lang)
+	return withLab(p, func(l *lab) ([]keiko.CheckResult, error) { return l.Check(ctx, learnerID, id, step, lang) })
 }
 
 func (p *pendingLab) Extend(ctx context.Context, learnerID, id string) (keiko.Session, error) {
-	l, err := p.get()
-	if err != nil {
-		return keiko.Session{}, err
-	}
-	return l.Extend(ctx, learnerID, id)
+	return withLab(p, func(l *lab) (keiko.Session, error) { return l.Extend(ctx, learnerID, id) })
 }
 
 func (p *pendingLab) End(ctx context.Context, learnerID, id string) error {
-	l, err := p.get()
-	if err != nil {
-		return err
-	}
-	return l.End(ctx, learnerID, id)
+	return doLab(p, func(l *lab) error { return l.End(ctx, learnerID, id) })
 }
 
 func (p *pendingLab) Watch(ctx context.Context, learnerID, id, lang string, send func(server.StepEvent)) error {
-	l, err := p.get()
-	if err != nil {
-		return err
-	}
-	return l.Watch(ctx, learnerID, id, lang, send)
+	return doLab(p, func(l *lab) error { return l.Watch(ctx, learnerID, id, lang, send) })
 }
 
 func (p *pendingLab) Terminal(r *http.Request, id string) (*terminal.Terminal, bool, func(), error) {
