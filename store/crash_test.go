@@ -31,9 +31,6 @@ const crashDBEnv = "KEIKO_STORE_CRASH_DB"
 // commits (never corrupt the file), which is the trade for not paying an
 // fsync per step.
 func TestCommittedStepsSurviveKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a child process")
-	}
 	path := filepath.Join(t.TempDir(), "keiko.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDBEnv+"="+path)
