@@ -12,6 +12,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
+	"k8s.io/apiserver/pkg/cel/library"
 )
 
 // The variables a check's expressions see. Kubernetes' own CEL (in
@@ -40,6 +41,12 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 		ext.Math(),
 		ext.Regex(),
 		ext.TwoVarComprehensions(),
+		// Kubernetes' own CEL libraries, as in its validation rules:
+		// quantity('250m') compares CPU and memory the way the scheduler does.
+		library.Quantity(),
+		library.URLs(),
+		library.IP(),
+		library.CIDR(),
 	)
 })
 

@@ -29,6 +29,10 @@ func TestBool(t *testing.T) {
 		{"empty objects", "objects.exists(o, true)", Vars{}, false, ""},
 		{"namespace", "ns == 'keiko-abc'", Vars{Namespace: "keiko-abc"}, true, ""},
 		{"strings ext", "object.metadata.name.upperAscii() == 'WEB'", Vars{Object: deployment}, true, ""},
+		{"quantities compare as the scheduler does", "quantity('500m').isLessThan(quantity('1')) && quantity('1Gi').compareTo(quantity('1024Mi')) == 0", Vars{}, true, ""},
+		{"quantity of a field", "quantity(object.cpu).asApproximateFloat() == 0.25", Vars{Object: map[string]any{"cpu": "250m"}}, true, ""},
+		{"not a quantity", "isQuantity('lots')", Vars{}, false, ""},
+		{"urls", "url('http://hello.keiko-abc.example.com').getHost() == 'hello.keiko-abc.example.com'", Vars{}, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Compile(tc.src, Bool)
