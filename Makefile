@@ -7,7 +7,7 @@ GO ?= go
 # cluster binary takes minutes to link from cold and must not be redone for
 # a change in the web app.
 KEIKO_SRC := go.mod go.sum $(shell find . -path ./deploy -prune -o -path ./bin -prune -o -path ./.keiko -prune -o -type f \( -name '*.go' -o -path './web/*' -o -path './scenarios/builtin/*' \) -print)
-CLUSTER_SRC := deploy/cluster/go.mod deploy/cluster/go.sum $(shell find deploy/cluster -type f -name '*.go')
+CLUSTER_SRC := deploy/cluster/go.mod deploy/cluster/go.sum $(shell find deploy/cluster -type f \( -name '*.go' -o -path 'deploy/cluster/crds/*.yaml' -o -path 'deploy/cluster/stages/*.yaml' \) -not -path '*/testdata/*')
 
 .DEFAULT_GOAL := help
 

@@ -5,9 +5,11 @@ package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +21,12 @@ import (
 
 	"github.com/keiko-lab/keiko/deploy/cluster/internal/controlplane"
 )
+
+// tracks are the built-in tracks' CRDs, the ClusterRoles that give
+// learners rights on them, and the kwok stages that play their controllers.
+//
+//go:embed crds/*.yaml stages/*.yaml
+var tracks embed.FS
 
 func main() {
 	if filepath.Base(os.Args[0]) == "kubectl" {
@@ -48,6 +56,13 @@ kubelet endpoint (for kubectl exec) on a free port, admitting only the
 apiserver's client certificate. etcd listens on a unix socket inside the
 0700 data directory. The admin kubeconfig is <data-dir>/admin.kubeconfig.
 SIGINT or SIGTERM stops it cleanly; state survives restarts.
+
+For Keiko's built-in tracks it also serves their APIs as CRDs (Knative
+Serving and Eventing, Argo Workflows, KServe, OLM, and the tracks' demo
+APIs), with kwok stages that give their objects the status a real
+controller would; a second node labelled and tainted as an EKS Fargate node;
+and a default StorageClass, kwok-volume, that binds claims at once. See
+docs/tracks.md.
 
 Usage:
   keiko-cluster [flags]
@@ -100,6 +115,7 @@ Flags:
 		Progress: os.Stdout,
 		LogPath:  *logFile,
 		Logs:     logs,
+		Tracks:   controlplane.Tracks{APIs: sub(tracks, "crds"), Stages: sub(tracks, "stages")},
 	})
 }
 
@@ -119,4 +135,12 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+func sub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // dir is a literal embedded above
+	}
+	return s
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/keiko-lab/keiko/deploy/cluster/internal/pki"
@@ -36,6 +37,8 @@ type Config struct {
 	LogPath string
 	// Logs receives kwok's log, normally the file at LogPath.
 	Logs io.Writer
+	// Tracks are the built-in tracks' APIs and stages.
+	Tracks Tracks
 }
 
 type paths struct {
@@ -68,6 +71,11 @@ func Run(ctx context.Context, cfg Config) error {
 	start := time.Now()
 	say := func(format string, a ...any) { fmt.Fprintf(cfg.Progress, "keiko-cluster: "+format+"\n", a...) }
 
+	// A broken stage file is a build defect; find it before starting anything.
+	stages, err := trackStages(cfg.Tracks.Stages)
+	if err != nil {
+		return err
+	}
 	p := newPaths(cfg.DataDir)
 	for _, d := range []string{p.root, p.cluster, p.pki, p.etcd, p.run} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -143,14 +151,32 @@ func Run(ctx context.Context, cfg Config) error {
 	say("starting kube-apiserver on %s", server)
 	t = time.Now()
 	run(apiCtx, &apiWG, "kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, p, cfg.Port, etcdURL) })
-	client, err := adminClient(admin)
+	rc, err := adminConfig(admin)
 	if err != nil {
 		return err
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
 	}
 	if err := waitReady(ctx, client, failed, say); err != nil {
 		return stopped(ctx, err, say)
 	}
 	say("kube-apiserver ready in %s", since(t))
+
+	t = time.Now()
+	n, err := installAPIs(ctx, rc, cfg.Tracks.APIs, say)
+	if err != nil {
+		return stopped(ctx, fmt.Errorf("install the tracks' APIs: %w", err), say)
+	}
+	if err := ensureStorageClass(ctx, client); err != nil {
+		return stopped(ctx, err, say)
+	}
+	say("%d track APIs (CRDs) established in %s", n, since(t))
+	stages, err = servedStages(rc, stages, say)
+	if err != nil {
+		return stopped(ctx, err, say)
+	}
 
 	say("starting kube-controller-manager, kube-scheduler and kwok")
 	kubelet, err := listenKubelet(files)
@@ -161,11 +187,15 @@ func Run(ctx context.Context, cfg Config) error {
 	run(clientsCtx, &clientsWG, "kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
 	run(clientsCtx, &clientsWG, "kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
 	kubeletPort := kubelet.Addr().(*net.TCPAddr).Port
-	run(clientsCtx, &clientsWG, "kwok", func(ctx context.Context) error { return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, cfg.Logs) })
-	if err := waitNode(ctx, client, kubeletPort, failed); err != nil {
-		return stopped(ctx, err, say)
+	run(clientsCtx, &clientsWG, "kwok", func(ctx context.Context) error {
+		return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, stages, cfg.Logs)
+	})
+	for _, n := range nodes {
+		if err := waitNode(ctx, client, n.Name, kubeletPort, failed); err != nil {
+			return stopped(ctx, err, say)
+		}
+		say("node %s Ready", n.Name)
 	}
-	say("node %s Ready", NodeName)
 	say("ready in %s; admin kubeconfig: %s", since(start), admin)
 
 	select {
@@ -187,14 +217,14 @@ func stopped(ctx context.Context, err error, say func(string, ...any)) error {
 	return err
 }
 
-func adminClient(kubeconfig string) (*kubernetes.Clientset, error) {
+func adminConfig(kubeconfig string) (*rest.Config, error) {
 	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
 	}
 	rc.QPS, rc.Burst = 100, 200
 	rc.Timeout = 5 * time.Second
-	return kubernetes.NewForConfig(rc)
+	return rc, nil
 }
 
 // waitReady polls /readyz and says why it is still waiting every few
@@ -226,11 +256,11 @@ func waitReady(ctx context.Context, c *kubernetes.Clientset, failed <-chan error
 // waitNode waits until the node is Ready and advertises this process's
 // kubelet endpoint: after a restart the node is still Ready from before,
 // with the old port, until kwok has started.
-func waitNode(ctx context.Context, c *kubernetes.Clientset, kubeletPort int, failed <-chan error) error {
+func waitNode(ctx context.Context, c *kubernetes.Clientset, name string, kubeletPort int, failed <-chan error) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		n, err := c.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err == nil && int(n.Status.DaemonEndpoints.KubeletEndpoint.Port) == kubeletPort {
 			for _, cond := range n.Status.Conditions {
 				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {

@@ -137,11 +137,11 @@ func (e executor) ExecInContainer(ctx context.Context, name, uid, container stri
 // advertiseKubelet points the node at the endpoint. kwok writes the address
 // and port only when it first initialises a node, so a restart, which gets a
 // new port, sets them here.
-func advertiseKubelet(ctx context.Context, c kubernetes.Interface, port int) error {
-	patch := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":%q}],"daemonEndpoints":{"kubeletEndpoint":{"Port":%d}}}}`, NodeName, port)
-	_, err := c.CoreV1().Nodes().Patch(ctx, NodeName, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+func advertiseKubelet(ctx context.Context, c kubernetes.Interface, node string, port int) error {
+	patch := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":%q}],"daemonEndpoints":{"kubeletEndpoint":{"Port":%d}}}}`, node, port)
+	_, err := c.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
 	if err != nil {
-		return fmt.Errorf("advertise kubelet endpoint on node %s: %w", NodeName, err)
+		return fmt.Errorf("advertise kubelet endpoint on node %s: %w", node, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,8 +24,22 @@ import (
 	"sigs.k8s.io/kwok/pkg/utils/client"
 )
 
-// NodeName is the fake node every pod is scheduled onto.
+// NodeName is the fake node ordinary pods are scheduled onto.
 const NodeName = "kwok-node-0"
+
+// FargateNodeName is a second fake node, labelled and tainted as EKS labels
+// and taints its Fargate nodes, for the fargate track: only pods that
+// select it and tolerate its taint land there.
+const FargateNodeName = "fargate-ip-10-0-1-23.ap-northeast-1.compute.internal"
+
+var nodes = []*corev1.Node{
+	fakeNode(NodeName, map[string]string{"type": "kwok", "kubernetes.io/role": "agent", "node-role.kubernetes.io/agent": ""}, nil),
+	fakeNode(FargateNodeName, map[string]string{
+		"eks.amazonaws.com/compute-type": "fargate",
+		"topology.kubernetes.io/region":  "ap-northeast-1",
+		"topology.kubernetes.io/zone":    "ap-northeast-1a",
+	}, []corev1.Taint{{Key: "eks.amazonaws.com/compute-type", Value: "fargate", Effect: corev1.TaintEffectNoSchedule}}),
+}
 
 // nodeAnnotation marks the nodes kwok simulates, so that a real kubelet
 // joined later would never be touched by it.
@@ -41,11 +56,14 @@ var nodeCapacity = corev1.ResourceList{
 
 // runKwok runs kwok's controller in-process, configured directly rather than
 // through its cobra command, which reads os.Args and registers global flags.
-func runKwok(ctx context.Context, kubeconfig string, kubeletPort int, logs io.Writer) error {
+func runKwok(ctx context.Context, kubeconfig string, kubeletPort int, extra []*internalversion.Stage, logs io.Writer) error {
 	ctx = kwoklog.NewContext(ctx, kwoklog.NewLogger(logs, kwoklog.LevelInfo))
 	stages, err := defaultStages()
 	if err != nil {
 		return err
+	}
+	for _, s := range extra {
+		stages[s.Spec.ResourceRef] = append(stages[s.Spec.ResourceRef], s)
 	}
 	cs, err := client.NewClientset("", kubeconfig)
 	if err != nil {
@@ -75,11 +93,13 @@ func runKwok(ctx context.Context, kubeconfig string, kubeletPort int, logs io.Wr
 	if err != nil {
 		return fmt.Errorf("kwok client: %w", err)
 	}
-	if err := ensureNode(ctx, typedClient); err != nil {
-		return err
-	}
-	if err := advertiseKubelet(ctx, typedClient, kubeletPort); err != nil {
-		return err
+	for _, n := range nodes {
+		if err := ensureNode(ctx, typedClient, n); err != nil {
+			return err
+		}
+		if err := advertiseKubelet(ctx, typedClient, n.Name, kubeletPort); err != nil {
+			return err
+		}
 	}
 	ctr, err := controllers.NewController(controllers.Config{
 		Clock:                             clock.RealClock{},
@@ -133,25 +153,45 @@ func defaultStages() (map[internalversion.StageResourceRef][]*internalversion.St
 	return groups, nil
 }
 
-func ensureNode(ctx context.Context, c kubernetes.Interface) error {
-	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        NodeName,
-			Annotations: map[string]string{nodeAnnotation: "fake"},
-			Labels: map[string]string{
-				"type":                          "kwok",
-				"kubernetes.io/hostname":        NodeName,
-				"kubernetes.io/os":              "linux",
-				"kubernetes.io/arch":            "amd64",
-				"kubernetes.io/role":            "agent",
-				"node-role.kubernetes.io/agent": "",
-			},
-		},
-		Status: corev1.NodeStatus{Capacity: nodeCapacity, Allocatable: nodeCapacity},
+func fakeNode(name string, labels map[string]string, taints []corev1.Taint) *corev1.Node {
+	l := map[string]string{
+		"kubernetes.io/hostname": name,
+		"kubernetes.io/os":       "linux",
+		"kubernetes.io/arch":     "amd64",
 	}
+	for k, v := range labels {
+		l[k] = v
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{nodeAnnotation: "fake"}, Labels: l},
+		Spec:       corev1.NodeSpec{Taints: taints},
+		Status:     corev1.NodeStatus{Capacity: nodeCapacity, Allocatable: nodeCapacity},
+	}
+}
+
+func ensureNode(ctx context.Context, c kubernetes.Interface, node *corev1.Node) error {
 	_, err := c.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("register node %s: %w", NodeName, err)
+		return fmt.Errorf("register node %s: %w", node.Name, err)
+	}
+	return nil
+}
+
+// ensureStorageClass makes kwok's volume class the default, so a learner's
+// PersistentVolumeClaim binds as it would on a cloud cluster.
+func ensureStorageClass(ctx context.Context, c kubernetes.Interface) error {
+	sc := &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        "kwok-volume",
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"},
+		},
+		Provisioner:       "kwok.x-k8s.io/volume",
+		ReclaimPolicy:     ptr(corev1.PersistentVolumeReclaimDelete),
+		VolumeBindingMode: ptr(storagev1.VolumeBindingImmediate),
+	}
+	_, err := c.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create storage class %s: %w", sc.Name, err)
 	}
 	return nil
 }
