@@ -42,7 +42,9 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 		ext.Regex(),
 		ext.TwoVarComprehensions(),
 		// Kubernetes' own CEL libraries, as in its validation rules:
-		// quantity('250m') compares CPU and memory the way the scheduler does.
+		// quantity('250m') compares CPU and memory the way the scheduler
+		// does, and lists gain sum(), min() and max().
+		library.Lists(),
 		library.Quantity(),
 		library.URLs(),
 		library.IP(),

@@ -31,6 +31,7 @@ func TestBool(t *testing.T) {
 		{"strings ext", "object.metadata.name.upperAscii() == 'WEB'", Vars{Object: deployment}, true, ""},
 		{"quantities compare as the scheduler does", "quantity('500m').isLessThan(quantity('1')) && quantity('1Gi').compareTo(quantity('1024Mi')) == 0", Vars{}, true, ""},
 		{"quantity of a field", "quantity(object.cpu).asApproximateFloat() == 0.25", Vars{Object: map[string]any{"cpu": "250m"}}, true, ""},
+		{"list sums", "[1, 2, 3].sum() == 6 && [3, 1].min() == 1", Vars{}, true, ""},
 		{"not a quantity", "isQuantity('lots')", Vars{}, false, ""},
 		{"urls", "url('http://hello.keiko-abc.example.com').getHost() == 'hello.keiko-abc.example.com'", Vars{}, true, ""},
 	} {
