@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keiko-lab/keiko/scenarios"
 )
 
 // syncBuffer is a bytes.Buffer safe for serve's concurrent progress lines.
@@ -130,7 +132,7 @@ func TestServeWithKubeconfig(t *testing.T) {
 				!strings.Contains(body, `"id":"kubernetes-basics"`) || !strings.Contains(body, `"broken":true`) || !strings.Contains(body, broken) {
 				t.Errorf("GET /api/scenarios = %d %s; want kubernetes-basics, and broken with %q", status, body, broken)
 			}
-			if !strings.Contains(out.String(), "scenarios: 1 loaded, 1 with errors") || !strings.Contains(out.String(), broken) {
+			if want := fmt.Sprintf("scenarios: %d loaded, 1 with errors", len(scenarios.LoadAll(scenarios.Builtin()).Entries)); !strings.Contains(out.String(), want) || !strings.Contains(out.String(), broken) {
 				t.Errorf("output does not report the broken scenario:\n%s", out.String())
 			}
 

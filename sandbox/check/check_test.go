@@ -116,8 +116,8 @@ func TestResourceChecks(t *testing.T) {
 			Expr: "object.metadata.namespace == ns"}, true, "", ""},
 		{"an expression error fails, with the error for authors", keiko.Check{Resource: "apps/v1/deployments", Name: "web",
 			Expr: "object.status.noSuchField > 0", Message: keiko.Text{"en": "Fix it."}}, false, "Fix it.", "no such key"},
-		{"a resource the cluster lacks", keiko.Check{Resource: "serving.knative.dev/v1/services", Name: "hello",
-			Expr: "object != null", Message: keiko.Text{"en": "Deploy hello."}}, false, "Deploy hello.", "read serving.knative.dev/v1/services"},
+		{"a resource the cluster lacks", keiko.Check{Resource: "widgets.example.com/v1/widgets", Name: "hello",
+			Expr: "object != null", Message: keiko.Text{"en": "Deploy hello."}}, false, "Deploy hello.", "read widgets.example.com/v1/widgets"},
 		{"no message at all", keiko.Check{Resource: "v1/configmaps", Name: "absent", Expr: "object != null"}, false, "Not done yet.", ""},
 	} {
 		tc.run(t, e, tgt)
