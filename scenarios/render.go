@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -159,6 +160,8 @@ func (transformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Co
 		switch n := n.(type) {
 		case *ast.CodeSpan:
 			markCodeSpan(n, src)
+		case *ast.Text:
+			joinEastAsian(n, src)
 		case *ast.Blockquote:
 			alerts = append(alerts, n)
 		case *ast.Link:
@@ -170,6 +173,27 @@ func (transformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Co
 	})
 	for _, bq := range alerts {
 		toAlert(bq, src, rc.lang)
+	}
+}
+
+// joinEastAsian drops a source line break between two Japanese (or other
+// East Asian wide) characters: Japanese wraps without spaces, so rendered
+// as a space it would split words. goldmark's own CJK option does this
+// too, but also drops the break before a link or code span, gluing English
+// words together.
+func joinEastAsian(n *ast.Text, src []byte) {
+	next, ok := n.NextSibling().(*ast.Text)
+	if !n.SoftLineBreak() || !ok {
+		return
+	}
+	this, following := n.Value(src), next.Value(src)
+	if len(this) == 0 || len(following) == 0 {
+		return
+	}
+	last, _ := utf8.DecodeLastRune(this)
+	first, _ := utf8.DecodeRune(following)
+	if util.IsEastAsianWideRune(last) && util.IsEastAsianWideRune(first) {
+		n.SetSoftLineBreak(false)
 	}
 }
 

@@ -256,6 +256,11 @@ func TestRenderKeepsLineBreaks(t *testing.T) {
 		{"Run `ls`{{execute T2}}\nnow\n", "<p>Run <code class=\"run\" data-action=\"exec\">ls</code>\nnow</p>\n"},
 		{"Run `ls`{{copy}}  \nnow\n", "<p>Run <code class=\"run\" data-action=\"copy\">ls</code><br>\nnow</p>\n"},
 		{"Run `ls`{{exec}} and\nnow\n", "<p>Run <code class=\"run\" data-action=\"exec\">ls</code> and\nnow</p>\n"},
+		// Between Japanese characters a source line break is no space; next
+		// to Latin text it still is one.
+		{"サーバーを管理しない\nという意味です。\n", "<p>サーバーを管理しないという意味です。</p>\n"},
+		{"自分の Kubernetes\nクラスター\n", "<p>自分の Kubernetes\nクラスター</p>\n"},
+		{"次を\n`ls` で\n", "<p>次を\n<code>ls</code> で</p>\n"},
 	}
 	for _, tt := range tests {
 		got, err := render([]byte(tt.src), &renderContext{id: "demo", file: "p.md", lang: "en"})
