@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"io/fs"
 	"slices"
 	"testing"
@@ -14,6 +10,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kwok/pkg/apis/internalversion"
 	"sigs.k8s.io/kwok/pkg/config"
+
+	"github.com/keiko-lab/keiko/deploy/cluster/internal/controlplane"
 )
 
 // The embedded tracks are checked here, without a cluster, for what would
@@ -94,31 +92,11 @@ func granted(roles []rbacv1.ClusterRole, group, resource, verb string) bool {
 
 func eachDoc(t *testing.T, files fs.FS, f func(file string, doc []byte)) {
 	t.Helper()
-	names, err := fs.Glob(files, "*.yaml")
+	err := controlplane.EachDocument(files, func(file string, doc []byte) error {
+		f(file, doc)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, name := range names {
-		data, err := fs.ReadFile(files, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			var m map[string]any
-			if err := utilyaml.Unmarshal(doc, &m); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if len(m) > 0 {
-				f(name, doc)
-			}
-		}
 	}
 }

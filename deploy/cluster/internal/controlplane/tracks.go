@@ -207,7 +207,7 @@ func trackStages(stages fs.FS) ([]*internalversion.Stage, error) {
 		return nil, nil
 	}
 	var out []*internalversion.Stage
-	err := eachDocument(stages, func(file string, doc []byte) error {
+	err := EachDocument(stages, func(file string, doc []byte) error {
 		s, err := config.UnmarshalWithType[*internalversion.Stage](doc)
 		if err != nil {
 			return fmt.Errorf("stage in %s: %w", file, err)
@@ -220,7 +220,7 @@ func trackStages(stages fs.FS) ([]*internalversion.Stage, error) {
 
 func readObjects(files fs.FS) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
-	err := eachDocument(files, func(file string, doc []byte) error {
+	err := EachDocument(files, func(file string, doc []byte) error {
 		o := &unstructured.Unstructured{}
 		if err := utilyaml.Unmarshal(doc, &o.Object); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
@@ -234,9 +234,9 @@ func readObjects(files fs.FS) ([]*unstructured.Unstructured, error) {
 	return out, err
 }
 
-// eachDocument calls f for every non-empty YAML document of the *.yaml
+// EachDocument calls f for every non-empty YAML document of the *.yaml
 // files at the top of files, in name order.
-func eachDocument(files fs.FS, f func(file string, doc []byte) error) error {
+func EachDocument(files fs.FS, f func(file string, doc []byte) error) error {
 	names, err := fs.Glob(files, "*.yaml")
 	if err != nil {
 		return err
