@@ -92,14 +92,16 @@ func installAPIs(ctx context.Context, rc *rest.Config, apis fs.FS, warn func(str
 	}
 	for _, o := range others {
 		m, err := mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
-		if err == nil {
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		} else {
 			err = applyObject(ctx, dyn.Resource(m.Resource), o)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
-			warn("warning: %s %s: %v", o.GetKind(), o.GetName(), err)
+			warn("warning: %v", err)
 		}
 	}
 	return len(crds), nil
