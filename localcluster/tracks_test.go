@@ -163,6 +163,9 @@ func TestTrackAPIsAcceptAndSettleExamples(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for name, data := range crdTestdata(t, "valid") {
+		// A namespace per file: a Knative Service's stage makes the
+		// Configuration and Route that another file creates by hand.
+		c.ns = newNamespace(t, clustertest.Client(t))
 		for _, o := range decode(t, data) {
 			if _, err := c.create(ctx, o, false); err != nil {
 				t.Errorf("%s: %s %s: %v", name, o.GetKind(), o.GetName(), err)
