@@ -165,7 +165,11 @@ func Run(ctx context.Context, cfg Config) error {
 	say("kube-apiserver ready in %s", since(t))
 
 	t = time.Now()
-	n, err := installAPIs(ctx, rc, cfg.Tracks.APIs, say)
+	mapper, err := newMapper(rc)
+	if err != nil {
+		return err
+	}
+	n, err := installAPIs(ctx, rc, mapper, cfg.Tracks.APIs, say)
 	if err != nil {
 		return stopped(ctx, fmt.Errorf("install the tracks' APIs: %w", err), say)
 	}
@@ -173,7 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return stopped(ctx, err, say)
 	}
 	say("%d track APIs (CRDs) established in %s", n, since(t))
-	stages, err = servedStages(rc, stages, say)
+	stages, err = servedStages(mapper, stages, say)
 	if err != nil {
 		return stopped(ctx, err, say)
 	}

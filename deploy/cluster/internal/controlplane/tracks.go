@@ -12,6 +12,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -44,7 +45,10 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // and a learner's first kubectl find their kinds. An object the apiserver
 // rejects is reported through warn and left out, like a broken scenario:
 // the tracks that need it show as unavailable, and the others still work.
-func installAPIs(ctx context.Context, rc *rest.Config, apis fs.FS, warn func(string, ...any)) (int, error) {
+//
+// mapper must not have been used yet: it reads discovery on first use,
+// which comes after the CRDs are established.
+func installAPIs(ctx context.Context, rc *rest.Config, mapper meta.RESTMapper, apis fs.FS, warn func(string, ...any)) (int, error) {
 	if apis == nil {
 		return 0, nil
 	}
@@ -84,10 +88,6 @@ func installAPIs(ctx context.Context, rc *rest.Config, apis fs.FS, warn func(str
 		}
 	}
 	if err := waitOpenAPI(ctx, rc, versions); err != nil {
-		return 0, err
-	}
-	mapper, err := newMapper(rc)
-	if err != nil {
 		return 0, err
 	}
 	for _, o := range others {
@@ -276,11 +276,7 @@ func EachDocument(files fs.FS, f func(file string, doc []byte) error) error {
 // servedStages drops, loudly, the stages for kinds the cluster does not
 // serve: kwok would refuse to start at all for one such stage, taking every
 // pod's simulation down with it. The build's tests keep the list whole.
-func servedStages(rc *rest.Config, stages []*internalversion.Stage, say func(string, ...any)) ([]*internalversion.Stage, error) {
-	mapper, err := newMapper(rc)
-	if err != nil {
-		return nil, err
-	}
+func servedStages(mapper meta.RESTMapper, stages []*internalversion.Stage, say func(string, ...any)) ([]*internalversion.Stage, error) {
 	var out []*internalversion.Stage
 	for _, s := range stages {
 		gv, err := schema.ParseGroupVersion(s.Spec.ResourceRef.APIGroup)
