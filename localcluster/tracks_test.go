@@ -52,9 +52,17 @@ func newObjectClient(t *testing.T) *objectClient {
 	}
 }
 
-func (c *objectClient) create(ctx context.Context, o *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+func (c *objectClient) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := o.GroupVersionKind()
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	return c.dyn.Resource(m.Resource).Namespace(c.ns), nil
+}
+
+func (c *objectClient) create(ctx context.Context, o *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	ri, err := c.resource(o)
 	if err != nil {
 		return nil, err
 	}
@@ -62,16 +70,15 @@ func (c *objectClient) create(ctx context.Context, o *unstructured.Unstructured,
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return c.dyn.Resource(m.Resource).Namespace(c.ns).Create(ctx, o, opts)
+	return ri.Create(ctx, o, opts)
 }
 
 func (c *objectClient) get(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	gvk := o.GroupVersionKind()
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	ri, err := c.resource(o)
 	if err != nil {
 		return nil, err
 	}
-	return c.dyn.Resource(m.Resource).Namespace(c.ns).Get(ctx, o.GetName(), metav1.GetOptions{})
+	return ri.Get(ctx, o.GetName(), metav1.GetOptions{})
 }
 
 func crdTestdata(t *testing.T, kind string) map[string][]byte {
