@@ -6,7 +6,7 @@ GO ?= go
 # Sources each binary depends on, so make rebuilds only what changed; the
 # cluster binary takes minutes to link from cold and must not be redone for
 # a change in the web app.
-KEIKO_SRC := go.mod go.sum $(shell find . -path ./deploy -prune -o -path ./bin -prune -o -path ./.keiko -prune -o -type f \( -name '*.go' -o -path './web/*' -o -path './scenarios/builtin/*' \) -print)
+KEIKO_SRC := go.mod go.sum $(shell find . -path ./deploy/cluster -prune -o -path ./bin -prune -o -path ./.keiko -prune -o -type f \( -name '*.go' -o -path './web/*' -o -path './scenarios/builtin/*' -o -path './deploy/kubernetes/*' \) -print)
 CLUSTER_SRC := deploy/cluster/go.mod deploy/cluster/go.sum $(shell find deploy/cluster -type f \( -name '*.go' -o -path 'deploy/cluster/crds/*.yaml' -o -path 'deploy/cluster/stages/*.yaml' \) -not -path '*/testdata/*')
 
 .DEFAULT_GOAL := help
@@ -39,6 +39,10 @@ test: build ## Run every test: unit, integration against the embedded cluster an
 	$(GO) test -count=1 ./...
 	bin/keiko test
 	cd deploy/cluster && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+.PHONY: images
+images: ## Build the keiko and keiko-terminal container images (needs a Docker engine; REGISTRY, VERSION, PUSH=1)
+	hack/images.sh
 
 .PHONY: vendor-xterm
 vendor-xterm: ## Refresh the vendored xterm.js in web/static/vendor from npm

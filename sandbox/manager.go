@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/discovery"
@@ -39,6 +40,11 @@ type Config struct {
 	MaxSandboxes     int // 0: unlimited
 	MaxPerLearner    int // 0: unlimited
 	PoolSize         int // warm sandboxes kept ready; 0: none
+	// Self is Keiko's own ServiceAccount when it runs with the
+	// least-privilege RBAC of deploy/kubernetes: each sandbox then first
+	// binds it ManagerRole. Nil when Keiko may act in every namespace, as
+	// the embedded cluster's admin may.
+	Self *rbacv1.Subject
 	// Server and CAData are the API address and CA learners' kubeconfigs
 	// name; by default the ones Keiko itself uses.
 	Server string
@@ -52,6 +58,10 @@ type Config struct {
 	// or ended), so what lives outside the cluster, such as its shell,
 	// goes with it.
 	OnDelete func(id string)
+	// OnCreate is told of every sandbox made, warm ones included, in a
+	// goroutine of its own, so that what a learner will need there can
+	// start ahead of them, such as their terminal pod.
+	OnCreate func(namespace string)
 	Now      func() time.Time
 	Logger   *slog.Logger
 }

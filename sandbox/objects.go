@@ -17,7 +17,19 @@ const (
 	quotaName          = "keiko-quota"
 	limitRangeName     = "keiko-limits"
 	networkPolicyName  = "keiko-isolation"
+	terminalEgressName = "keiko-terminal-egress"
+	managerBindingName = "keiko"
 )
+
+// ManagerRole is the ClusterRole Keiko binds its own ServiceAccount to in
+// each sandbox when it runs with the least-privilege RBAC of
+// deploy/kubernetes, which grants it nothing in namespaces it did not make.
+const ManagerRole = "keiko-sandbox"
+
+// LabelTerminal marks a learner's terminal pod. Only Keiko may set it (the
+// guard refuses it to anyone else), because terminal pods may reach the
+// cluster's API and the internet.
+const LabelTerminal = "keiko.dev/terminal"
 
 // learnerRole is the ClusterRole learners get inside their namespace.
 // The built-in admin role covers workloads, config and in-namespace RBAC,
@@ -67,6 +79,16 @@ func learnerBinding(namespace string) *rbacv1.RoleBinding {
 	}
 }
 
+// managerBinding grants Keiko's ServiceAccount the rights it needs in the
+// sandbox; it must exist before Keiko can create anything else there.
+func managerBinding(self rbacv1.Subject) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		ObjectMeta: objectMeta(managerBindingName),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ManagerRole},
+		Subjects:   []rbacv1.Subject{self},
+	}
+}
+
 func resourceQuota(s Size) *corev1.ResourceQuota {
 	return &corev1.ResourceQuota{ObjectMeta: objectMeta(quotaName), Spec: corev1.ResourceQuotaSpec{Hard: s.Quota}}
 }
@@ -107,6 +129,25 @@ func networkPolicy() *networkingv1.NetworkPolicy {
 					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dns}, {Protocol: &tcp, Port: &dns}},
 				},
 			},
+		},
+	}
+}
+
+// terminalEgress lets terminal pods out of the sandbox, to the cluster's API
+// (whose address no selector can name) and to the internet for git, helm
+// and curl, but not to the cloud's instance metadata endpoints. Other
+// learners' pods stay out of reach: their own policies admit no one from
+// outside their namespace.
+func terminalEgress() *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: objectMeta(terminalEgressName),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: LabelTerminal, Operator: metav1.LabelSelectorOpExists}}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{
+				{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: []string{"169.254.0.0/16"}}},
+				{IPBlock: &networkingv1.IPBlock{CIDR: "::/0", Except: []string{"fe80::/10", "fd00:ec2::254/128"}}},
+			}}},
 		},
 	}
 }

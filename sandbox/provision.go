@@ -96,6 +96,14 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 	}
 	c := m.client
 	opts := metav1.CreateOptions{}
+	if self := m.cfg.Self; self != nil {
+		if _, err := c.RbacV1().RoleBindings(ns).Create(ctx, managerBinding(*self), opts); err != nil {
+			return fail(m.apiError("grant Keiko the sandbox", err))
+		}
+		if err := m.waitAuthorized(ctx, ns, self.Namespace, self.Name, "serviceaccounts", nil); err != nil {
+			return fail(m.apiError("grant Keiko the sandbox", err))
+		}
+	}
 	if err := parallel(
 		func() error { _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, serviceAccount(), opts); return err },
 		func() error { _, err := c.RbacV1().RoleBindings(ns).Create(ctx, learnerBinding(ns), opts); return err },
@@ -106,6 +114,10 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 		func() error { _, err := c.CoreV1().LimitRanges(ns).Create(ctx, limitRange(size), opts); return err },
 		func() error {
 			_, err := c.NetworkingV1().NetworkPolicies(ns).Create(ctx, networkPolicy(), opts)
+			return err
+		},
+		func() error {
+			_, err := c.NetworkingV1().NetworkPolicies(ns).Create(ctx, terminalEgress(), opts)
 			return err
 		},
 	); err != nil {
@@ -127,12 +139,15 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 		if final == StatePool {
 			return nil // long authorized by the time it is claimed
 		}
-		return m.waitAuthorized(ctx, ns, issued)
+		return m.waitAuthorized(ctx, ns, ns, LearnerServiceAccount, "pods", issued)
 	}
 	if err := parallel(mark, issue, authorized); err != nil {
 		return fail(m.apiError("finish sandbox", err))
 	}
 
+	if m.cfg.OnCreate != nil {
+		go m.cfg.OnCreate(ns)
+	}
 	sb := fromNamespace(created)
 	sb.State = final
 	if final == StateReady {
@@ -143,26 +158,27 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 	return sb, nil
 }
 
-// waitAuthorized returns once the apiserver's authorizer grants the
-// learner their namespace. RBAC is served from an informer cache, so for a
-// few milliseconds after the RoleBinding is created the learner is still
-// refused; a learner's first command must not be.
+// waitAuthorized returns once the apiserver's authorizer lets ServiceAccount
+// saName of namespace saNS create resource in ns. RBAC is served from an informer cache, so for a few
+// milliseconds after a RoleBinding is created its subject is still
+// refused; a learner's first command, or Keiko's first object in a sandbox
+// it was just granted, must not be.
 //
-// One check races the token request, which hides its cost when the
-// cluster is quiet. If RBAC has not caught up yet, the next checks wait for
-// the token first: under load, polling early would only add requests to a
-// busy apiserver.
-func (m *Manager) waitAuthorized(ctx context.Context, ns string, issued <-chan struct{}) error {
-	user := "system:serviceaccount:" + ns + ":" + LearnerServiceAccount
+// One check races the learner's token request, which hides its cost when
+// the cluster is quiet. If RBAC has not caught up yet, the next checks
+// wait for the token first: under load, polling early would only add
+// requests to a busy apiserver.
+func (m *Manager) waitAuthorized(ctx context.Context, ns, saNS, saName, resource string, issued <-chan struct{}) error {
+	user := "system:serviceaccount:" + saNS + ":" + saName
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User:               user,
-		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "pods"},
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + saNS, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: resource},
 	}}
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		res, err := m.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 		if err != nil {
-			return fmt.Errorf("check learner access: %w", err)
+			return fmt.Errorf("check access of %s: %w", user, err)
 		}
 		if res.Status.Allowed {
 			return nil
@@ -177,7 +193,7 @@ func (m *Manager) waitAuthorized(ctx context.Context, ns string, issued <-chan s
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("learner access not granted: %w", ctx.Err())
+			return fmt.Errorf("%s not granted %s in %s: %w", user, resource, ns, ctx.Err())
 		case <-time.After(delay):
 		}
 	}

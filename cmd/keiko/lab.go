@@ -15,7 +15,6 @@ import (
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
 	"github.com/keiko-lab/keiko/terminal"
-	"github.com/keiko-lab/keiko/terminal/jail"
 	"github.com/keiko-lab/keiko/webhook"
 )
 
@@ -40,23 +39,10 @@ type lab struct {
 	moved    signals // fired when a session's learner moves on a step
 }
 
-// newLab starts shells in j, or unjailed when j is nil (only with
-// --unsafe-local-terminal).
-func newLab(m *sandbox.Manager, j *jail.Jail, homes, kubectl string) *lab {
-	l := &lab{sandboxes: m, removeHome: func(id string) error { return jail.RemoveHome(homes, id) }}
-	if j != nil {
-		l.removeHome = j.Remove
-	}
-	l.terms = terminal.NewRegistry(func(ctx context.Context, id string) (terminal.Backend, error) {
-		sb, err := m.Kubeconfig(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if j == nil {
-			return jail.StartUnjailed(homes, kubectl, id, sb.Kubeconfig, 80, 24)
-		}
-		return j.Start(id, sb.Kubeconfig, 80, 24)
-	}, terminal.Options{})
+// newLab opens learners' terminals with sh.
+func newLab(m *sandbox.Manager, sh shells) *lab {
+	l := &lab{sandboxes: m, removeHome: sh.remove, off: sh.off, warning: sh.warning}
+	l.terms = terminal.NewRegistry(sh.start, terminal.Options{})
 	return l
 }
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,6 @@ import (
 	"github.com/keiko-lab/keiko/sandbox/check"
 	"github.com/keiko-lab/keiko/server"
 	"github.com/keiko-lab/keiko/store"
-	"github.com/keiko-lab/keiko/terminal/jail"
 	"github.com/keiko-lab/keiko/webhook"
 )
 
@@ -44,6 +42,8 @@ type serveOptions struct {
 	sandbox     sandboxFlags
 	reapEvery   time.Duration
 	unsafeShell bool
+	terminal    string
+	termImage   string
 	scenarios   []string
 	adminPass   string
 	instrPass   string
@@ -116,6 +116,8 @@ restart.`,
 	f.StringVar(&o.instrPass, "instructor-password", "", "password instructors sign in with at /login to run workshops (empty: only the admin can)")
 	f.StringVar(&o.webhookURL, "events-webhook", "", "URL to POST every learner event to as JSON (session started, step checked/passed/skipped, hint and solve used, finished)")
 	f.StringVar(&o.webhookKey, "events-webhook-secret", "", "if set, each webhook POST carries X-Keiko-Signature: sha256=<HMAC of the body with this secret>")
+	f.StringVar(&o.terminal, "terminal", terminalAuto, "where learners' shells run: local (a bubblewrap jail on this machine), pod (a terminal pod in the learner's namespace, from --terminal-image), or auto (pod when Keiko runs inside Kubernetes, else local)")
+	f.StringVar(&o.termImage, "terminal-image", "ghcr.io/keiko-lab/keiko-terminal:"+version, "image of learners' terminal pods, with --terminal=pod (deploy/images/terminal; make images builds it)")
 	f.BoolVar(&o.unsafeShell, "unsafe-local-terminal", false, "when no bubblewrap jail can be made, run learners' shells unjailed, as Keiko's own user (they can then see this machine); without it such terminals are refused")
 	bindEnv(cmd)
 	return cmd
@@ -167,6 +169,13 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	cc, err := connectCluster(o.kubeconfig, dataDir, o.clusterPort, stderr, logger)
 	if err != nil {
 		return err
+	}
+	shellMode, err := terminalMode(o.terminal, cc.inCluster)
+	if err != nil {
+		return err
+	}
+	if shellMode == terminalPod && cc.local != nil {
+		return errors.New("--terminal=pod needs a real cluster: the embedded one runs no containers; use --kubeconfig or run Keiko in the cluster (docs/operations.md)")
 	}
 
 	// Listen before starting the cluster, so a port already in use fails
@@ -246,7 +255,7 @@ wait:
 		select {
 		case <-ready:
 			ready = nil
-			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, db, shellOptions{homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell, local: cc.local != nil}, observers{metrics: meters, webhook: hook, log: logger}, stderr); err != nil {
+			if err := startSandboxes(clusterCtx, cc, sbCfg, o.reapEvery, labs, catalog, db, shellOptions{mode: shellMode, image: o.termImage, homes: filepath.Join(dataDir, "homes"), unsafe: o.unsafeShell}, observers{metrics: meters, webhook: hook, log: logger}, stderr); err != nil {
 				runErr = err
 				break wait
 			}
@@ -304,6 +313,7 @@ type clusterConn struct {
 	name       string // for people: "the embedded cluster"
 	probe      server.ClusterProbe
 	kubeconfig string                // admin kubeconfig to show; empty in a pod
+	inCluster  bool                  // Keiko runs in a pod of this cluster
 	local      *localcluster.Cluster // nil unless Keiko runs the cluster itself
 	restConfig func() (*rest.Config, error)
 }
@@ -320,7 +330,9 @@ func connectCluster(kubeconfig, dataDir string, port int, stderr io.Writer, logg
 
 	rc, err := rest.InClusterConfig()
 	if err == nil {
-		return externalCluster("the cluster Keiko runs in", rc, "")
+		cc, err := externalCluster("the cluster Keiko runs in", rc, "")
+		cc.inCluster = true
+		return cc, err
 	}
 	if !errors.Is(err, rest.ErrNotInCluster) {
 		// In a pod without a service account token, such as a cloud IDE's
@@ -354,11 +366,12 @@ func externalCluster(name string, rc *rest.Config, kubeconfig string) (clusterCo
 	return clusterConn{name: name, probe: p, kubeconfig: kubeconfig, restConfig: func() (*rest.Config, error) { return rest.CopyConfig(rc), nil }}, nil
 }
 
-// shellOptions say where and how learners' local shells run.
+// shellOptions say where and how learners' shells run.
 type shellOptions struct {
-	homes  string // their home directories, inside the data dir
+	mode   string // terminalLocal or terminalPod
+	image  string // --terminal-image, for terminalPod
+	homes  string // local shells' home directories, inside the data dir
 	unsafe bool   // --unsafe-local-terminal
-	local  bool   // whether the cluster is the embedded one
 }
 
 // startSandboxes reconciles the cluster's sandboxes with this fresh process,
@@ -376,9 +389,24 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 			l.ended(id)
 		}
 	}
+	var shells shells
+	if sh.mode == terminalPod {
+		if shells, err = podShells(rc, sh.image, logger); err != nil {
+			return err
+		}
+		cfg.OnCreate = shells.prepare
+	}
+	// With deploy/kubernetes's RBAC, Keiko has rights in a sandbox only
+	// once it has bound itself there.
+	if cfg.Self, err = sandbox.ServiceAccountOf(ctx, rc); err != nil {
+		return err
+	}
 	m, err := sandbox.New(rc, cfg)
 	if err != nil {
 		return err
+	}
+	if sh.mode == terminalLocal {
+		shells = localShells(m, sh.homes, sh.unsafe, logger, stderr)
 	}
 	reaped, err := m.Reconcile(ctx)
 	if err != nil {
@@ -389,45 +417,14 @@ func startSandboxes(ctx context.Context, cc clusterConn, cfg sandbox.Config, rea
 	go m.RunPool(ctx)
 	go m.RunCache(ctx)
 
-	var off error
-	var warning string
-	kubectl, err := localcluster.FindBinary()
-	if err != nil {
-		kubectl, err = exec.LookPath("kubectl")
-	}
-	var j *jail.Jail
-	switch {
-	case err != nil:
-		off = errors.New("no kubectl for learners' shells: build keiko-cluster (make build) or install kubectl")
-	default:
-		j, err = jail.New(jail.Config{HomeRoot: sh.homes, Kubectl: kubectl})
-		switch {
-		case err == nil:
-		case sh.unsafe:
-			warning = "This terminal runs without a jail (--unsafe-local-terminal): it can see the whole machine."
-			logger.Warn("learners' terminals run UNJAILED (--unsafe-local-terminal): learners can see this machine", "why", err)
-			fmt.Fprintln(stderr, "WARNING: learners' terminals run unjailed (--unsafe-local-terminal)")
-		default:
-			off = fmt.Errorf("%w; or start Keiko with --unsafe-local-terminal", err)
-		}
-	}
-	if off != nil {
-		logger.Error("learners' terminals are off", "reason", off)
-	}
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
 		return err
 	}
-	// Setup scripts and script checks run where the learner's shell does.
-	var scripts check.ScriptRunner
-	if j != nil {
-		scripts = j
-	}
-	l := newLab(m, j, sh.homes, kubectl)
-	l.player = &player.Player{Sandboxes: m, Checks: check.New(dyn, scripts), Scripts: scripts}
+	l := newLab(m, shells)
+	l.player = &player.Player{Sandboxes: m, Checks: check.New(dyn, shells.scripts), Scripts: shells.scripts}
 	l.scenario = cat.scenario
 	l.db, l.extendBy, l.now = db, m.TTL(), time.Now
-	l.off, l.warning = off, warning
 	l.observers = obs
 	labs.ready(l)
 	return nil

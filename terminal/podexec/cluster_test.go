@@ -23,17 +23,18 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 // kwok's Exec, by running the command on the host as nobody.
 const execNamespace = "keiko-system"
 
-// terminalPod creates a pod in ns and waits until kwok reports it Running.
-func terminalPod(t *testing.T, ns string) Target {
+// terminalPod creates a pod in ns, with the labels given, and waits until
+// kwok reports it Running.
+func terminalPod(t *testing.T, ns string, nsLabels, podLabels map[string]string) Target {
 	t.Helper()
 	cs := clustertest.Client(t)
 	ctx := context.Background()
-	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	pod, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "terminal-"},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "terminal-", Labels: podLabels},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "shell", Image: "busybox"}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -78,7 +79,7 @@ func readUntil(t *testing.T, s *Shell, out *bytes.Buffer, from int, want string)
 // through RBAC and the apiserver's stream handling to the simulated node,
 // where kwok's Exec runs the shell with a real pty.
 func TestShellInAPodThroughTheAPIServer(t *testing.T) {
-	target := terminalPod(t, execNamespace)
+	target := terminalPod(t, execNamespace, nil, nil)
 	for name, pick := range map[string]transport{
 		"websocket v5": func(ws, _ remotecommand.Executor) (remotecommand.Executor, error) { return ws, nil },
 		"spdy":         func(_, spdy remotecommand.Executor) (remotecommand.Executor, error) { return spdy, nil },
@@ -135,24 +136,36 @@ func TestShellInAPodThroughTheAPIServer(t *testing.T) {
 }
 
 // TestExecIntoSimulatedPodsIsRefused: a learner's pods, anywhere but
-// keiko-system, run no process; exec must say so, not run anything.
+// keiko-system, run no process; exec must say so, not run anything. Only a
+// pod with Keiko's terminal label, in a namespace labelled as a sandbox, is
+// a terminal pod; the label alone, or the namespace alone, is not.
 func TestExecIntoSimulatedPodsIsRefused(t *testing.T) {
-	target := terminalPod(t, fmt.Sprintf("learner-%d", time.Now().UnixNano()%1e6))
-	target.Command = []string{"sh", "-c", "echo ran"}
-	exec, err := NewExecutor(clustertest.Config(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := exec(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: strings.NewReader(""), Stdout: &out, Tty: true})
-	if err == nil || !strings.Contains(err.Error(), "simulated") {
-		t.Errorf("exec into a simulated pod: err = %v, want one saying the pod is simulated", err)
-	}
-	if strings.Contains(out.String(), "ran") {
-		t.Errorf("the command ran: %q", out.String())
+	sandboxNS := map[string]string{"app.kubernetes.io/managed-by": "keiko"}
+	terminal := map[string]string{"keiko.dev/terminal": "true"}
+	for name, c := range map[string]struct{ nsLabels, podLabels map[string]string }{
+		"a learner's pod":                     {sandboxNS, nil},
+		"a terminal label outside a sandbox":  {nil, terminal},
+		"an unlabelled pod outside a sandbox": {nil, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			target := terminalPod(t, fmt.Sprintf("learner-%d", time.Now().UnixNano()%1e6), c.nsLabels, c.podLabels)
+			target.Command = []string{"sh", "-c", "echo ran"}
+			exec, err := NewExecutor(clustertest.Config(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := exec(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: strings.NewReader(""), Stdout: &out, Tty: true})
+			if err == nil || !strings.Contains(err.Error(), "simulated") {
+				t.Errorf("exec: err = %v, want one saying the pod is simulated", err)
+			}
+			if strings.Contains(out.String(), "ran") {
+				t.Errorf("the command ran: %q", out.String())
+			}
+		})
 	}
 }

@@ -22,6 +22,9 @@ import (
 type Target struct {
 	Namespace, Pod, Container string
 	Command                   []string // default: bash -il
+	// NoTTY runs Command without a pty, with stderr apart, as scripts
+	// need.
+	NoTTY bool
 }
 
 // Executor builds the stream for a target; NewExecutor gives the real one.
@@ -58,7 +61,11 @@ func newExecutor(rc *rest.Config, pick transport) (Executor, error) {
 		q.Set("container", t.Container)
 		q.Set("stdin", "true")
 		q.Set("stdout", "true")
-		q.Set("tty", "true")
+		if t.NoTTY {
+			q.Set("stderr", "true")
+		} else {
+			q.Set("tty", "true")
+		}
 		u := req.URL()
 		u.RawQuery = q.Encode()
 		ws, err := remotecommand.NewWebSocketExecutor(rc, http.MethodGet, u.String())

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
 )
@@ -115,6 +118,38 @@ func TestExitStatus(t *testing.T) {
 			}
 			if got := s.Wait(); got != tt.want {
 				t.Errorf("Wait() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStuckSaysWhatToDo(t *testing.T) {
+	waiting := func(reason string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: PodName, Namespace: "keiko-a"},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+				Image: "registry.example/terminal:v1",
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "not found"}},
+			}}},
+		}
+	}
+	for _, c := range []struct {
+		name string
+		pod  *corev1.Pod
+		want string // "" for a pod that may yet start
+	}{
+		{"pulling", waiting("ContainerCreating"), ""},
+		{"image missing", waiting("ErrImagePull"), "cannot pull image registry.example/terminal:v1"},
+		{"back-off", waiting("ImagePullBackOff"), "--terminal-image"},
+		{"ended", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed}}, "reconnect"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := stuck(c.pod)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("stuck = %v, want nil", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("stuck = %v, want one containing %q", err, c.want)
 			}
 		})
 	}

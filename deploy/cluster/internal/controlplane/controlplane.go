@@ -189,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	run(clientsCtx, &clientsWG, "kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, p) })
 	run(clientsCtx, &clientsWG, "kube-scheduler", func(ctx context.Context) error { return runScheduler(ctx, p) })
-	run(clientsCtx, &clientsWG, "kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, cfg.Logs) })
+	run(clientsCtx, &clientsWG, "kubelet endpoint", func(ctx context.Context) error { return serveKubelet(ctx, kubelet, client, cfg.Logs) })
 	kubeletPort := kubelet.Addr().(*net.TCPAddr).Port
 	run(clientsCtx, &clientsWG, "kwok", func(ctx context.Context) error {
 		return runKwok(ctx, p.kubeconfig("kwok"), kubeletPort, stages, cfg.Logs)

@@ -32,10 +32,20 @@ import (
 // any TLS client on the same port, and learners' shells share the host's
 // loopback; this one admits only the apiserver's kubelet-client certificate.
 
-// ExecNamespace is the one namespace whose pods can be exec'd into, through
+// ExecNamespace is a namespace whose pods can be exec'd into, through
 // kwok's local Exec simulation. Only cluster admins can create pods there;
 // learners' pods, in their own namespaces, have no process to enter.
 const ExecNamespace = "keiko-system"
+
+// A learner's terminal pod, which Keiko makes when learners' terminals run
+// as pods, can be exec'd into too: the pod carries terminalLabel, in a
+// namespace carrying sandboxLabel. Keiko's admission guard refuses
+// terminalLabel to anyone but Keiko and cluster admins, so a learner cannot
+// make a pod that runs something here.
+const (
+	terminalLabel = "keiko.dev/terminal"
+	sandboxLabel  = "app.kubernetes.io/managed-by=keiko"
+)
 
 // apiserverUser is the identity the apiserver presents to kubelets.
 const apiserverUser = "kube-apiserver-kubelet-client"
@@ -69,10 +79,10 @@ func listenKubelet(files pki.Files) (net.Listener, error) {
 }
 
 // serveKubelet answers exec requests on ln until ctx ends.
-func serveKubelet(ctx context.Context, ln net.Listener, logs io.Writer) error {
+func serveKubelet(ctx context.Context, ln net.Listener, client kubernetes.Interface, logs io.Writer) error {
 	kwok, err := kwokserver.NewServer(kwokserver.Config{ClusterExecs: []*internalversion.ClusterExec{{
 		Spec: internalversion.ClusterExecSpec{
-			Selector: &internalversion.ObjectSelector{MatchNamespaces: []string{ExecNamespace}},
+			// Every pod: executor.allowed chooses, by labels kwok cannot see.
 			Execs: []internalversion.ExecTarget{{Local: &internalversion.ExecTargetLocal{
 				WorkDir:         "/",
 				SecurityContext: &internalversion.SecurityContext{RunAsUser: ptr(int64(65534)), RunAsGroup: ptr(int64(65534))},
@@ -90,7 +100,7 @@ func serveKubelet(ctx context.Context, ln net.Listener, logs io.Writer) error {
 			return
 		}
 		pod := r.PathValue("pod") + "/" + r.PathValue("namespace") // kwok's order
-		remotecommand.ServeExec(w, r, executor{kwok}, pod, "", r.PathValue("container"), r.URL.Query()["command"],
+		remotecommand.ServeExec(w, r, executor{kwok, client}, pod, "", r.PathValue("container"), r.URL.Query()["command"],
 			opts, time.Hour, 30*time.Second, remotecommand.SupportedStreamingProtocols)
 	})
 	srv := &http.Server{
@@ -118,13 +128,19 @@ func (p probesDropped) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
-// executor refuses pods outside ExecNamespace with a message a learner can
-// act on, and reports a command's exit status the way a kubelet does, which
-// kwok's wrapped errors do not.
-type executor struct{ kwok *kwokserver.Server }
+// executor refuses pods other than ExecNamespace's and terminal pods with a
+// message a learner can act on, and reports a command's exit status the way
+// a kubelet does, which kwok's wrapped errors do not.
+type executor struct {
+	kwok   *kwokserver.Server
+	client kubernetes.Interface
+}
 
 func (e executor) ExecInContainer(ctx context.Context, name, uid, container string, cmd []string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, timeout time.Duration) error {
-	if _, ns, _ := strings.Cut(name, "/"); ns != ExecNamespace {
+	pod, ns, _ := strings.Cut(name, "/")
+	if ok, err := e.allowed(ctx, ns, pod); err != nil {
+		return err
+	} else if !ok {
 		return fmt.Errorf("pods on %s are simulated and run no processes, so there is nothing to exec into; use your terminal instead", NodeName)
 	}
 	err := e.kwok.ExecInContainer(ctx, name, uid, container, cmd, in, out, errOut, tty, resize, timeout)
@@ -132,6 +148,25 @@ func (e executor) ExecInContainer(ctx context.Context, name, uid, container stri
 		return utilexec.CodeExitError{Err: err, Code: ee.ExitCode()}
 	}
 	return err
+}
+
+// allowed reports whether pod of ns may be exec'd into.
+func (e executor) allowed(ctx context.Context, ns, pod string) (bool, error) {
+	if ns == ExecNamespace {
+		return true, nil
+	}
+	p, err := e.client.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("exec: %w", err)
+	}
+	if _, ok := p.Labels[terminalLabel]; !ok {
+		return false, nil
+	}
+	list, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sandboxLabel, FieldSelector: "metadata.name=" + ns})
+	if err != nil {
+		return false, fmt.Errorf("exec: %w", err)
+	}
+	return len(list.Items) == 1, nil
 }
 
 // advertiseKubelet points the node at the endpoint. kwok writes the address

@@ -1,0 +1,422 @@
+package kubernetes_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/keiko-lab/keiko/internal/clustertest"
+	"github.com/keiko-lab/keiko/sandbox"
+	"github.com/keiko-lab/keiko/terminal/podexec"
+)
+
+func TestMain(m *testing.M) { clustertest.Main(m) }
+
+// keikoUser is who Keiko is on a cluster, once the manifests are applied.
+const keikoUser = "system:serviceaccount:keiko-system:keiko"
+
+// kubectl runs the kubectl built into keiko-cluster, the version the
+// embedded cluster is, against the test's cluster as its admin.
+func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	bin, err := clustertest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"kubectl", "--kubeconfig", clustertest.Cluster(t).KubeconfigPath()}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func mustKubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := kubectl(t, "", args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// overlay is the path of an overlay, for kubectl -k.
+func overlay(name string) string { return filepath.Join("overlays", name) }
+
+// render is what an overlay holds, as kubectl kustomize builds it.
+func render(t *testing.T, name string) []unstructured.Unstructured {
+	t.Helper()
+	out := mustKubectl(t, "kustomize", overlay(name))
+	var objs []unstructured.Unstructured
+	for _, doc := range strings.Split(out, "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatalf("overlay %s: %v", name, err)
+		}
+		if len(m) > 0 {
+			objs = append(objs, unstructured.Unstructured{Object: m})
+		}
+	}
+	return objs
+}
+
+// TestOverlaysHoldWhatTheDocsPromise reads each overlay as kustomize
+// renders it.
+func TestOverlaysHoldWhatTheDocsPromise(t *testing.T) {
+	for _, name := range []string{"dev", "production"} {
+		t.Run(name, func(t *testing.T) {
+			kinds := map[string]int{}
+			for _, o := range render(t, name) {
+				kinds[o.GetKind()]++
+				// The reaper deletes namespaces with this label once they
+				// expire: Keiko's own must never carry it.
+				if o.GetKind() == "Namespace" && o.GetLabels()[sandbox.LabelManagedBy] == sandbox.ManagedBy {
+					t.Errorf("namespace %s is labelled as a sandbox", o.GetName())
+				}
+				if o.GetKind() == "Deployment" {
+					checkDeployment(t, o)
+				}
+			}
+			for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "Ingress", "PersistentVolumeClaim", "NetworkPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
+				if kinds[k] == 0 {
+					t.Errorf("no %s", k)
+				}
+			}
+			if name == "dev" && kinds["CustomResourceDefinition"] == 0 {
+				t.Error("dev has none of the tracks' CRDs")
+			}
+			if name == "production" && kinds["DaemonSet"] != 1 {
+				t.Errorf("production has %d DaemonSets, want the terminal image pre-pull", kinds["DaemonSet"])
+			}
+		})
+	}
+}
+
+func checkDeployment(t *testing.T, o unstructured.Unstructured) {
+	t.Helper()
+	var d appsv1.Deployment
+	b, _ := o.MarshalJSON()
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if n := *d.Spec.Replicas; n != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("replicas %d, strategy %s: SQLite wants one replica, replaced not rolled", n, d.Spec.Strategy.Type)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.ReadinessProbe == nil || c.LivenessProbe == nil || c.StartupProbe == nil {
+		t.Error("the keiko container lacks a probe")
+	}
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Error("the keiko container has no memory request or limit")
+	}
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("the keiko container's securityContext is not locked down: %+v", sc)
+	}
+	if !strings.Contains(strings.Join(c.Args, " "), "--terminal=pod") {
+		t.Errorf("keiko's args %v do not put terminals in pods", c.Args)
+	}
+}
+
+var applyOnce struct {
+	sync.Once
+	err error
+}
+
+// applied applies the production overlay as docs/operations.md says,
+// first with a server-side dry run, once per test binary. The namespace
+// goes first: a dry run cannot create it for the objects that live in it.
+func applied(t *testing.T) {
+	t.Helper()
+	applyOnce.Do(func() {
+		for _, args := range [][]string{
+			{"apply", "--server-side", "-f", filepath.Join("base", "namespace.yaml")},
+			// The dev overlay's CRDs are on the embedded cluster already,
+			// as keiko-cluster's: applying them again must not conflict.
+			{"apply", "--server-side", "--dry-run=server", "-k", overlay("dev")},
+			{"apply", "--server-side", "--dry-run=server", "-k", overlay("production")},
+			{"apply", "--server-side", "-k", overlay("production")},
+		} {
+			if out, err := kubectl(t, "", args...); err != nil {
+				applyOnce.err = fmt.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+				return
+			}
+		}
+	})
+	if applyOnce.err != nil {
+		t.Fatal(applyOnce.err)
+	}
+}
+
+// TestManifestsApplyAndKeikoBecomesReady applies both overlays with a
+// server-side dry run, which runs every admission check, then the
+// production one for real: kwok plays the kubelet, so the Deployment turns
+// Ready once its pod passes the namespace's restricted Pod Security and
+// its claim binds.
+func TestManifestsApplyAndKeikoBecomesReady(t *testing.T) {
+	applied(t)
+	cs := clustertest.Client(t)
+	clustertest.Eventually(t, "the keiko Deployment available", func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments("keiko-system").Get(ctx, "keiko", metav1.GetOptions{})
+		return err == nil && d.Status.AvailableReplicas == 1 && d.Status.ReadyReplicas == 1, err
+	})
+	clustertest.Eventually(t, "the pre-pull DaemonSet ready", func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().DaemonSets("keiko-system").Get(ctx, "keiko-terminal-prepull", metav1.GetOptions{})
+		return err == nil && d.Status.DesiredNumberScheduled > 0 && d.Status.NumberReady == d.Status.DesiredNumberScheduled, err
+	})
+	pvc, err := cs.CoreV1().PersistentVolumeClaims("keiko-system").Get(context.Background(), "keiko-data", metav1.GetOptions{})
+	if err != nil || pvc.Status.Phase != corev1.ClaimBound {
+		t.Errorf("keiko-data claim: %v, phase %v", err, pvc.Status.Phase)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(context.Background(), "keiko-system", metav1.GetOptions{})
+	if err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("keiko-system: %v, labels %v; want restricted Pod Security enforced", err, ns.Labels)
+	}
+}
+
+// TestKeikoMayDoWhatItNeedsAndNothingElse probes Keiko's ServiceAccount the
+// way an auditor would, with kubectl auth can-i, before and after it has
+// made a sandbox, then sends the requests RBAC alone would let through to
+// the admission policy that keeps Keiko to its sandboxes.
+func TestKeikoMayDoWhatItNeedsAndNothingElse(t *testing.T) {
+	applied(t)
+	m, _ := keikoManager(t)
+	sb, err := m.Provision(context.Background(), sandbox.Request{LearnerID: "auditor", ScenarioID: "rbac"})
+	if err != nil {
+		t.Fatalf("Keiko cannot provision with its own rights: %v", err)
+	}
+	defer func() { _ = m.Delete(context.Background(), sb.ID) }()
+	box := sb.Namespace
+
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		// What Keiko needs, cluster-wide.
+		{[]string{"create", "namespaces"}, true},
+		{[]string{"delete", "namespaces"}, true},
+		{[]string{"watch", "namespaces"}, true},
+		{[]string{"create", "subjectaccessreviews.authorization.k8s.io"}, true},
+		{[]string{"bind", "clusterroles/admin"}, true},
+		{[]string{"bind", "clusterroles/keiko-sandbox"}, true},
+		{[]string{"get", "validatingadmissionpolicies/keiko-sandbox-guard"}, true},
+		// What it needs in its sandbox, through the sandbox's own binding.
+		{[]string{"create", "serviceaccounts/token", "-n", box}, true},
+		{[]string{"create", "resourcequotas", "-n", box}, true},
+		{[]string{"create", "networkpolicies.networking.k8s.io", "-n", box}, true},
+		{[]string{"create", "pods", "-n", box}, true},
+		{[]string{"create", "pods/exec", "-n", box}, true},
+		{[]string{"get", "secrets", "-n", box}, true},
+		{[]string{"create", "deployments.apps", "-n", box}, true},
+		{[]string{"create", "services.serving.knative.dev", "-n", box}, true},
+		// Nothing outside its sandboxes.
+		{[]string{"get", "secrets", "-n", "kube-system"}, false},
+		{[]string{"get", "secrets", "-n", "keiko-system"}, false},
+		{[]string{"list", "secrets", "--all-namespaces"}, false},
+		{[]string{"get", "configmaps", "-n", "default"}, false},
+		{[]string{"create", "pods", "-n", "default"}, false},
+		{[]string{"create", "pods/exec", "-n", "kube-system"}, false},
+		{[]string{"create", "serviceaccounts/token", "-n", "kube-system"}, false},
+		{[]string{"list", "pods", "--all-namespaces"}, false},
+		{[]string{"get", "nodes"}, false},
+		// No cluster-admin, and no way to it.
+		{[]string{"*", "*"}, false},
+		{[]string{"escalate", "clusterroles"}, false},
+		{[]string{"bind", "clusterroles/cluster-admin"}, false},
+		{[]string{"bind", "clusterroles/edit"}, false},
+		{[]string{"create", "clusterroles"}, false},
+		{[]string{"create", "clusterrolebindings"}, false},
+		{[]string{"impersonate", "users"}, false},
+		{[]string{"impersonate", "serviceaccounts"}, false},
+		{[]string{"create", "customresourcedefinitions.apiextensions.k8s.io"}, false},
+		{[]string{"update", "validatingadmissionpolicies/keiko-sandbox-guard"}, false},
+		{[]string{"delete", "validatingadmissionpolicies/keiko-scope"}, false},
+		{[]string{"create", "certificatesigningrequests.certificates.k8s.io"}, false},
+	} {
+		args := append([]string{"auth", "can-i", "--as=" + keikoUser}, c.args...)
+		out, _ := kubectl(t, "", args...)                    // can-i exits 1 for "no"
+		lines := strings.Split(strings.TrimSpace(out), "\n") // after warnings
+		got := lines[len(lines)-1]
+		if want := map[bool]string{true: "yes", false: "no"}[c.want]; got != want {
+			t.Errorf("can-i %s: %q, want %s", strings.Join(c.args, " "), got, want)
+		}
+	}
+
+	// RBAC lets Keiko create namespaces and RoleBindings anywhere; the
+	// keiko-scope policy refuses whatever is not a sandbox of its own.
+	as := "--as=" + keikoUser
+	mustKubectl(t, "create", "namespace", "someone-elses")
+	for _, c := range []struct {
+		what  string
+		stdin string
+		args  []string
+	}{
+		{"delete another namespace", "", []string{"delete", "namespace", "someone-elses", "--dry-run=server", as}},
+		{"a namespace without the sandbox label", "", []string{"create", "namespace", "not-a-sandbox", "--dry-run=server", as}},
+		{"a RoleBinding in kube-system", "", []string{"create", "rolebinding", "grab", "--clusterrole=admin", "--serviceaccount=keiko-system:keiko", "-n", "kube-system", "--dry-run=server", as}},
+		{"take another namespace over", "", []string{"label", "namespace", "someone-elses", "app.kubernetes.io/managed-by=keiko", "--dry-run=server", as}},
+	} {
+		out, err := kubectl(t, c.stdin, c.args...)
+		if err == nil || !strings.Contains(out, "keiko-scope") {
+			t.Errorf("%s as Keiko: err %v, output %q; want refused by keiko-scope", c.what, err, out)
+		}
+	}
+	// And lets it do its work.
+	ok := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keiko-scope-probe\n  labels:\n    app.kubernetes.io/managed-by: keiko\n"
+	if out, err := kubectl(t, ok, "create", "-f", "-", "--dry-run=server", as); err != nil {
+		t.Errorf("a sandbox namespace as Keiko: %v\n%s", err, out)
+	}
+}
+
+// keikoManager is a sandbox Manager acting as Keiko's ServiceAccount, with
+// a token as a pod of the Deployment gets one.
+func keikoManager(t *testing.T) (*sandbox.Manager, *rest.Config) {
+	t.Helper()
+	admin := clustertest.Config(t)
+	exp := int64(3600)
+	tr, err := clustertest.Client(t).CoreV1().ServiceAccounts("keiko-system").CreateToken(context.Background(), "keiko",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &rest.Config{Host: admin.Host, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: admin.CAData}}
+	self, err := sandbox.ServiceAccountOf(context.Background(), rc)
+	if err != nil || self == nil || self.Namespace != "keiko-system" || self.Name != "keiko" {
+		t.Fatalf("Keiko's identity: %+v, %v", self, err)
+	}
+	m, err := sandbox.New(rc, sandbox.Config{Self: self})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keiko may not install the guard here; it must find the one the
+	// manifests installed.
+	if _, err := m.Reconcile(context.Background()); err != nil {
+		t.Fatalf("reconcile as Keiko: %v", err)
+	}
+	return m, rc
+}
+
+// TestTerminalPodSessionAsKeiko runs cluster mode's terminal end to end
+// with Keiko's least-privilege identity: a sandbox, its terminal pod run as
+// the learner's ServiceAccount, a shell in it over the exec API (kwok
+// simulates the kubelet's exec with a real process and pty), and a script
+// the way script checks run.
+func TestTerminalPodSessionAsKeiko(t *testing.T) {
+	applied(t)
+	m, rc := keikoManager(t)
+	ctx := context.Background()
+	sb, err := m.Provision(ctx, sandbox.Request{LearnerID: "learner-1", ScenarioID: "terminal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Delete(ctx, sb.ID) }()
+
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := podexec.NewExecutor(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := &podexec.Pods{
+		Client: cs, Exec: ex, Image: "ghcr.io/keiko-lab/keiko-terminal:test",
+		ServiceAccount: sandbox.LearnerServiceAccount,
+		Labels:         map[string]string{sandbox.LabelTerminal: "true"},
+		Namespace:      sandbox.NamespaceFor,
+	}
+	sh, err := pods.Start(ctx, sb.ID, 100, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	if _, err := io.WriteString(sh, "echo he''llo; stty size\n"); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, sh, "hello")
+
+	pod, err := cs.CoreV1().Pods(sb.Namespace).Get(ctx, podexec.PodName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Spec.ServiceAccountName != sandbox.LearnerServiceAccount || pod.Spec.AutomountServiceAccountToken == nil || !*pod.Spec.AutomountServiceAccountToken {
+		t.Errorf("terminal pod runs as %q (automount %v); kubectl in it must be the learner", pod.Spec.ServiceAccountName, pod.Spec.AutomountServiceAccountToken)
+	}
+
+	code, out, err := pods.Run(ctx, sb.ID, nil, "echo from-a-script; exit 3\n")
+	if err != nil || code != 3 || !strings.Contains(string(out), "from-a-script") {
+		t.Errorf("script: code %d, output %q, err %v; want 3 and its output", code, out, err)
+	}
+
+	// A learner cannot pass their own pod off as a terminal.
+	learner := rest.CopyConfig(rc)
+	learner.BearerToken = tokenOf(t, sb)
+	lc, err := kubernetes.NewForConfig(learner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := pod.DeepCopy()
+	fake.ObjectMeta = metav1.ObjectMeta{Name: "not-a-terminal", Labels: map[string]string{sandbox.LabelTerminal: "true"}}
+	fake.Spec.NodeName = ""
+	_, err = lc.CoreV1().Pods(sb.Namespace).Create(ctx, fake, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil || !strings.Contains(err.Error(), "keiko-terminal-guard") {
+		t.Errorf("a learner's pod labelled as a terminal: %v; want refused by keiko-terminal-guard", err)
+	}
+}
+
+// tokenOf is the learner's token from their kubeconfig.
+func tokenOf(t *testing.T, sb *sandbox.Sandbox) string {
+	t.Helper()
+	var kc struct {
+		Users []struct {
+			User struct {
+				Token string `json:"token"`
+			} `json:"user"`
+		} `json:"users"`
+	}
+	if err := yaml.Unmarshal(sb.Kubeconfig, &kc); err != nil || len(kc.Users) == 0 {
+		t.Fatalf("learner kubeconfig: %v", err)
+	}
+	return kc.Users[0].User.Token
+}
+
+// readUntil reads r until its output holds want, or fails after a while.
+func readUntil(t *testing.T, r io.Reader, want string) {
+	t.Helper()
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for !strings.Contains(out.String(), want) {
+			n, err := r.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; output: %q", want, err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %q after 30s", want)
+	}
+}
