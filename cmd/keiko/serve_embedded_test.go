@@ -74,6 +74,8 @@ func TestServeEmbeddedCluster(t *testing.T) {
 		})
 	})
 
+	t.Run("on a cluster as its ServiceAccount, terminals in pods", func(t *testing.T) { clusterMode(t, kubeconfig) })
+
 	t.Run("existing cluster by kubeconfig", func(t *testing.T) {
 		o := serveOptions{addr: "127.0.0.1:0", dataDir: filepath.Join(t.TempDir(), "data"), kubeconfig: kubeconfig, logFormat: "text", logLevel: "error"}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -106,6 +108,70 @@ func TestServeEmbeddedCluster(t *testing.T) {
 	}
 }
 
+// startedSession is what POST /api/sessions answers.
+type startedSession struct {
+	ID        string    `json:"id"`
+	Namespace string    `json:"namespace"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// newSession starts scenario for a new learner, whose browser it returns.
+func newSession(t *testing.T, base, scenario string) (*http.Client, startedSession) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"`+scenario+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess startedSession
+	err = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated || sess.ID == "" || sess.Namespace == "" || sess.ExpiresAt.IsZero() {
+		t.Fatalf("POST /api/sessions: %d %+v %v", resp.StatusCode, sess, err)
+	}
+	return browser, sess
+}
+
+// dialTerminal opens session id's terminal as the browser holding jar.
+func dialTerminal(t *testing.T, base string, jar http.CookieJar, id string) (ws *websocket.Conn, wsURL string, header http.Header) {
+	t.Helper()
+	wsURL = "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + id + "/terminal"
+	u, _ := neturl.Parse(base)
+	header = http.Header{"Origin": {base}}
+	for _, c := range jar.Cookies(u) {
+		header.Add("Cookie", c.String())
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL, header)
+	if err != nil {
+		t.Fatalf("learner's own terminal: %v", err)
+	}
+	return ws, wsURL, header
+}
+
+// typeInTerminal types line and returns the output up to until.
+func typeInTerminal(t *testing.T, ws *websocket.Conn, line, until string) string {
+	t.Helper()
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte("0"+line+"\r")); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	ws.SetReadDeadline(time.Now().Add(time.Minute))
+	for !strings.Contains(out.String(), until) {
+		_, f, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("reading the terminal: %v; so far:\n%s", err, out.String())
+		}
+		if len(f) > 0 && f[0] == '0' {
+			out.Write(f[1:])
+		}
+	}
+	return out.String()
+}
+
 // waitForLong is waitFor with room for a cluster start.
 func waitForLong(t *testing.T, out *syncBuffer, re *regexp.Regexp) {
 	t.Helper()
@@ -128,26 +194,9 @@ func clusterProcesses(t *testing.T, dataDir string) []int {
 // and types into the jailed shell; other learners and other sites are
 // refused.
 func learnerTerminal(t *testing.T, base string) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser := &http.Client{Jar: jar}
-	resp, err := browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"kubernetes-basics"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sess struct {
-		ID        string    `json:"id"`
-		Namespace string    `json:"namespace"`
-		ExpiresAt time.Time `json:"expiresAt"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusCreated || sess.ID == "" || sess.Namespace == "" || sess.ExpiresAt.IsZero() {
-		t.Fatalf("POST /api/sessions: %d %+v %v", resp.StatusCode, sess, err)
-	}
-	resp, err = browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"no-such-scenario"}`))
+	browser, sess := newSession(t, base, "kubernetes-basics")
+	jar := browser.Jar
+	resp, err := browser.Post(base+"/api/sessions", "application/json", strings.NewReader(`{"scenario":"no-such-scenario"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,32 +205,12 @@ func learnerTerminal(t *testing.T, base string) {
 		t.Errorf("POST /api/sessions for an unknown scenario = %d, want 404", resp.StatusCode)
 	}
 
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + sess.ID + "/terminal"
-	u, _ := neturl.Parse(base)
-	cookies := http.Header{"Origin": {base}}
-	for _, c := range jar.Cookies(u) {
-		cookies.Add("Cookie", c.String())
-	}
-	ws, _, err := websocket.DefaultDialer.Dial(wsURL, cookies)
-	if err != nil {
-		t.Fatalf("learner's own terminal: %v", err)
-	}
+	ws, wsURL, cookies := dialTerminal(t, base, jar, sess.ID)
 	defer ws.Close()
 	// Split words keep the typed line's echo from matching the output.
-	ws.WriteMessage(websocket.BinaryMessage, []byte("0echo hel''lo; kubectl config view --minify -o jsonpath='{..namespace}'; echo ' do''ne'\r"))
-	var out strings.Builder
-	ws.SetReadDeadline(time.Now().Add(time.Minute))
-	for !strings.Contains(out.String(), " done") {
-		_, f, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("reading the terminal: %v; so far:\n%s", err, out.String())
-		}
-		if len(f) > 0 && f[0] == '0' {
-			out.Write(f[1:])
-		}
-	}
-	if !strings.Contains(out.String(), "hello") || !strings.Contains(out.String(), sess.Namespace) {
-		t.Errorf("terminal output lacks hello or the namespace %s:\n%s", sess.Namespace, out.String())
+	out := typeInTerminal(t, ws, "echo hel''lo; kubectl config view --minify -o jsonpath='{..namespace}'; echo ' do''ne'", " done")
+	if !strings.Contains(out, "hello") || !strings.Contains(out, sess.Namespace) {
+		t.Errorf("terminal output lacks hello or the namespace %s:\n%s", sess.Namespace, out)
 	}
 
 	refused := []struct {

@@ -53,13 +53,14 @@ func (p *Pods) Prepare(ctx context.Context, ns string) error {
 }
 
 // Start opens a shell in session's terminal pod, creating the pod and
-// waiting for it to run if need be.
+// waiting for it to run if need be. ctx bounds the wait, not the shell,
+// which lives until it exits or is closed.
 func (p *Pods) Start(ctx context.Context, session string, cols, rows uint16) (*Shell, error) {
 	t, err := p.running(ctx, p.Namespace(session))
 	if err != nil {
 		return nil, err
 	}
-	return Start(ctx, p.Exec, t, cols, rows)
+	return Start(context.WithoutCancel(ctx), p.Exec, t, cols, rows)
 }
 
 // Run runs script with bash in session's terminal pod, without a pty, and
