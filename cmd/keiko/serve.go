@@ -65,6 +65,11 @@ holds the learners' sandboxes. The cluster is chosen in this order:
      to the keiko binary, or on PATH) with its state in --data-dir, and
      writes an admin kubeconfig to <data-dir>/admin.kubeconfig.
 
+Learners' shells run in a bubblewrap jail on this machine, or, with
+--terminal=pod (the default inside Kubernetes), in a terminal pod in their
+own namespace, run as their ServiceAccount. docs/operations.md explains
+running Keiko on a cluster with deploy/kubernetes.
+
 The web server listens at once. GET /healthz answers 200 while Keiko runs;
 GET /readyz answers 200 once the cluster is ready, and 503 with the reason
 until then. GET /metrics serves Prometheus metrics.
@@ -84,6 +89,10 @@ restart.`,
 
   # Teach on an existing cluster
   keiko serve --kubeconfig ~/.kube/config
+
+  # On a cluster, with learners' terminals in pods of the terminal image
+  keiko serve --kubeconfig ~/.kube/config --terminal=pod \
+    --terminal-image registry.example/keiko-terminal:v0.1.0
 
   # Accept connections from other machines, keeping state in /var/lib/keiko
   KEIKO_ADDR=0.0.0.0:8080 KEIKO_DATA_DIR=/var/lib/keiko keiko serve

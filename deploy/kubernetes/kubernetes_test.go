@@ -33,7 +33,7 @@ const keikoUser = "system:serviceaccount:keiko-system:keiko"
 
 // kubectl runs the kubectl built into keiko-cluster, the version the
 // embedded cluster is, against the test's cluster as its admin.
-func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+func kubectl(t testing.TB, stdin string, args ...string) (string, error) {
 	t.Helper()
 	bin, err := clustertest.Binary()
 	if err != nil {
@@ -140,7 +140,7 @@ var applyOnce struct {
 // applied applies the production overlay as docs/operations.md says,
 // first with a server-side dry run, once per test binary. The namespace
 // goes first: a dry run cannot create it for the objects that live in it.
-func applied(t *testing.T) {
+func applied(t testing.TB) {
 	t.Helper()
 	applyOnce.Do(func() {
 		for _, args := range [][]string{
@@ -284,7 +284,7 @@ func TestKeikoMayDoWhatItNeedsAndNothingElse(t *testing.T) {
 
 // keikoManager is a sandbox Manager acting as Keiko's ServiceAccount, with
 // a token as a pod of the Deployment gets one.
-func keikoManager(t *testing.T) (*sandbox.Manager, *rest.Config) {
+func keikoManager(t testing.TB) (*sandbox.Manager, *rest.Config) {
 	t.Helper()
 	admin := clustertest.Config(t)
 	exp := int64(3600)
@@ -325,20 +325,7 @@ func TestTerminalPodSessionAsKeiko(t *testing.T) {
 	}
 	defer func() { _ = m.Delete(ctx, sb.ID) }()
 
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := podexec.NewExecutor(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pods := &podexec.Pods{
-		Client: cs, Exec: ex, Image: "ghcr.io/keiko-lab/keiko-terminal:test",
-		ServiceAccount: sandbox.LearnerServiceAccount,
-		Labels:         map[string]string{sandbox.LabelTerminal: "true"},
-		Namespace:      sandbox.NamespaceFor,
-	}
+	pods := terminalPods(t, rc)
 	sh, err := pods.Start(ctx, sb.ID, 100, 30)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +336,7 @@ func TestTerminalPodSessionAsKeiko(t *testing.T) {
 	}
 	readUntil(t, sh, "hello")
 
-	pod, err := cs.CoreV1().Pods(sb.Namespace).Get(ctx, podexec.PodName, metav1.GetOptions{})
+	pod, err := pods.Client.CoreV1().Pods(sb.Namespace).Get(ctx, podexec.PodName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,6 +362,25 @@ func TestTerminalPodSessionAsKeiko(t *testing.T) {
 	_, err = lc.CoreV1().Pods(sb.Namespace).Create(ctx, fake, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	if err == nil || !strings.Contains(err.Error(), "keiko-terminal-guard") {
 		t.Errorf("a learner's pod labelled as a terminal: %v; want refused by keiko-terminal-guard", err)
+	}
+}
+
+// terminalPods makes terminal pods with rc's identity, as serve does.
+func terminalPods(t testing.TB, rc *rest.Config) *podexec.Pods {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := podexec.NewExecutor(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &podexec.Pods{
+		Client: cs, Exec: ex, Image: "ghcr.io/keiko-lab/keiko-terminal:test",
+		ServiceAccount: sandbox.LearnerServiceAccount,
+		Labels:         map[string]string{sandbox.LabelTerminal: "true"},
+		Namespace:      sandbox.NamespaceFor,
 	}
 }
 
