@@ -426,3 +426,18 @@ func readUntil(t *testing.T, r io.Reader, want string) {
 		t.Fatalf("no %q after 30s", want)
 	}
 }
+
+// TestRequiresAreCheckedAgainstDiscovery: a scenario's requires are looked
+// up in the cluster's API discovery with Keiko's own identity, which every
+// authenticated user may read.
+func TestRequiresAreCheckedAgainstDiscovery(t *testing.T) {
+	applied(t)
+	m, _ := keikoManager(t)
+	missing, err := m.Missing([]string{"v1/Pod", "serving.knative.dev/v1/Service", "kubeflow.org/v1/Notebook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 1 || missing[0] != "kubeflow.org/v1/Notebook" {
+		t.Errorf("missing = %v, want only the kind the cluster does not serve", missing)
+	}
+}
