@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -334,7 +333,8 @@ func TestTerminalPodSessionAsKeiko(t *testing.T) {
 	if _, err := io.WriteString(sh, "echo he''llo; stty size\n"); err != nil {
 		t.Fatal(err)
 	}
-	readUntil(t, sh, "hello")
+	var shellOut bytes.Buffer
+	clustertest.ReadUntil(t, sh, &shellOut, 0, "hello")
 
 	pod, err := pods.Client.CoreV1().Pods(sb.Namespace).Get(ctx, podexec.PodName, metav1.GetOptions{})
 	if err != nil {
@@ -400,32 +400,6 @@ func tokenOf(t *testing.T, sb *sandbox.Sandbox) string {
 	return kc.Users[0].User.Token
 }
 
-// readUntil reads r until its output holds want, or fails after a while.
-func readUntil(t *testing.T, r io.Reader, want string) {
-	t.Helper()
-	var out bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		for !strings.Contains(out.String(), want) {
-			n, err := r.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("waiting for %q: %v; output: %q", want, err, out.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no %q after 30s", want)
-	}
-}
 
 // TestRequiresAreCheckedAgainstDiscovery: a scenario's requires are looked
 // up in the cluster's API discovery with Keiko's own identity, which every

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,4 +214,31 @@ func Processes(t testing.TB, match func(cmdline []byte) bool) []int {
 		}
 	}
 	return pids
+}
+
+// ReadUntil reads r into out until out[from:] holds want, or fails after
+// 30 s: a shell's output, say, which arrives in pieces.
+func ReadUntil(t testing.TB, r io.Reader, out *bytes.Buffer, from int, want string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for !strings.Contains(out.String()[from:], want) {
+			n, err := r.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; output so far: %q", want, err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %q after 30s; output so far: %q", want, out.String())
+	}
 }

@@ -47,32 +47,6 @@ func terminalPod(t *testing.T, ns string, nsLabels, podLabels map[string]string)
 	return Target{Namespace: ns, Pod: pod.Name, Container: "shell", Command: []string{"sh"}}
 }
 
-// readUntil reads s's output into out until out[from:] holds want, or
-// fails after a while.
-func readUntil(t *testing.T, s *Shell, out *bytes.Buffer, from int, want string) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		for !strings.Contains(out.String()[from:], want) {
-			n, err := s.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("waiting for %q: %v; output so far: %q", want, err, out.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no %q after 30s; output so far: %q", want, out.String())
-	}
-}
 
 // TestShellInAPodThroughTheAPIServer runs the exec backend against the
 // embedded cluster's apiserver, over each stream protocol: the request goes
@@ -100,8 +74,8 @@ func TestShellInAPodThroughTheAPIServer(t *testing.T) {
 			if _, err := io.WriteString(s, "echo he''llo; id -u\n"); err != nil {
 				t.Fatal(err)
 			}
-			readUntil(t, s, &out, 0, "hello")
-			readUntil(t, s, &out, 0, "65534")
+			clustertest.ReadUntil(t, s, &out, 0, "hello")
+			clustertest.ReadUntil(t, s, &out, 0, "65534")
 			// Sizes travel on their own stream and may land after a
 			// command has run, as with a real kubelet; ask until they have.
 			waitSize := func(want string) {
@@ -111,7 +85,7 @@ func TestShellInAPodThroughTheAPIServer(t *testing.T) {
 					if _, err := io.WriteString(s, "stty size\n"); err != nil {
 						t.Fatal(err)
 					}
-					readUntil(t, s, &out, from, "$ ")
+					clustertest.ReadUntil(t, s, &out, from, "$ ")
 					if strings.Contains(out.String()[from:], want) {
 						return
 					}
