@@ -140,17 +140,18 @@ func stuck(pod *corev1.Pod) error {
 
 // ensure gets or creates the terminal pod of ns. A pod that has ended is
 // replaced: the learner's files live in their namespace's objects, not in
-// the pod.
+// the pod. So is a pod of that name the learner made themselves, which
+// lacks Keiko's labels: their shell must not open in a pod of their own.
 func (p *Pods) ensure(ctx context.Context, ns string) (*corev1.Pod, error) {
 	pods := p.Client.CoreV1().Pods(ns)
 	pod, err := pods.Get(ctx, PodName, metav1.GetOptions{})
-	if err == nil && pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodFailed && pod.Status.Phase != corev1.PodSucceeded {
+	if err == nil && pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodFailed && pod.Status.Phase != corev1.PodSucceeded && p.labelled(pod) {
 		return pod, nil
 	}
 	if err == nil {
 		zero := int64(0)
 		if err := pods.Delete(ctx, PodName, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("replace ended terminal pod in %s: %w", ns, err)
+			return nil, fmt.Errorf("replace terminal pod in %s: %w", ns, err)
 		}
 	} else if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("get terminal pod in %s: %w", ns, err)
@@ -173,6 +174,15 @@ func (p *Pods) ensure(ctx context.Context, ns string) (*corev1.Pod, error) {
 		case <-time.After(delay):
 		}
 	}
+}
+
+func (p *Pods) labelled(pod *corev1.Pod) bool {
+	for k, v := range p.Labels {
+		if pod.Labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // pod is the terminal pod: the learner's ServiceAccount, and a container
