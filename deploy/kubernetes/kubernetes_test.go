@@ -79,8 +79,16 @@ func TestOverlaysHoldWhatTheDocsPromise(t *testing.T) {
 	for _, name := range []string{"dev", "production"} {
 		t.Run(name, func(t *testing.T) {
 			kinds := map[string]int{}
+			var terminalImage, prepulled string
 			for _, o := range render(t, name) {
 				kinds[o.GetKind()]++
+				switch o.GetKind() {
+				case "Deployment":
+					terminalImage = envValue(t, o, "KEIKO_TERMINAL_IMAGE")
+				case "DaemonSet":
+					inits, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "initContainers")
+					prepulled, _, _ = unstructured.NestedString(inits[0].(map[string]any), "image")
+				}
 				// The reaper deletes namespaces with this label once they
 				// expire: Keiko's own must never carry it.
 				if o.GetKind() == "Namespace" && o.GetLabels()[sandbox.LabelManagedBy] == sandbox.ManagedBy {
@@ -101,8 +109,25 @@ func TestOverlaysHoldWhatTheDocsPromise(t *testing.T) {
 			if name == "production" && kinds["DaemonSet"] != 1 {
 				t.Errorf("production has %d DaemonSets, want the terminal image pre-pull", kinds["DaemonSet"])
 			}
+			if kinds["DaemonSet"] > 0 && prepulled != terminalImage {
+				t.Errorf("the pre-pull DaemonSet pulls %q, but Keiko's terminal image is %q", prepulled, terminalImage)
+			}
 		})
 	}
+}
+
+// envValue is the value of the keiko container's environment variable name.
+func envValue(t *testing.T, deployment unstructured.Unstructured, name string) string {
+	t.Helper()
+	containers, _, _ := unstructured.NestedSlice(deployment.Object, "spec", "template", "spec", "containers")
+	env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+	for _, e := range env {
+		if e := e.(map[string]any); e["name"] == name {
+			return e["value"].(string)
+		}
+	}
+	t.Fatalf("the keiko container has no %s", name)
+	return ""
 }
 
 func checkDeployment(t *testing.T, o unstructured.Unstructured) {
@@ -148,6 +173,8 @@ func applied(t testing.TB) {
 			// as keiko-cluster's: applying them again must not conflict.
 			{"apply", "--server-side", "--dry-run=server", "-k", overlay("dev")},
 			{"apply", "--server-side", "--dry-run=server", "-k", overlay("production")},
+			// As the docs say: production reads its admin password from it.
+			{"-n", "keiko-system", "create", "secret", "generic", "keiko", "--from-literal=admin-password=manifests-test-password"},
 			{"apply", "--server-side", "-k", overlay("production")},
 		} {
 			if out, err := kubectl(t, "", args...); err != nil {
