@@ -159,10 +159,10 @@ func (m *Manager) create(ctx context.Context, id string, req Request, now, expir
 }
 
 // waitAuthorized returns once the apiserver's authorizer lets ServiceAccount
-// saName of namespace saNS create resource in ns. RBAC is served from an informer cache, so for a few
-// milliseconds after a RoleBinding is created its subject is still
-// refused; a learner's first command, or Keiko's first object in a sandbox
-// it was just granted, must not be.
+// saName of namespace saNS create resource in ns. RBAC is served from an
+// informer cache, so for a few milliseconds after a RoleBinding is created
+// its subject is still refused; a learner's first command, or Keiko's first
+// object in a sandbox it was just granted, must not be.
 //
 // One check races the learner's token request, which hides its cost when
 // the cluster is quiet. If RBAC has not caught up yet, the next checks
