@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/keiko-lab/keiko/internal/clustertest"
@@ -379,8 +380,10 @@ func TestTerminalPodSessionAsKeiko(t *testing.T) {
 	}
 
 	// A learner cannot pass their own pod off as a terminal.
-	learner := rest.CopyConfig(rc)
-	learner.BearerToken = tokenOf(t, sb)
+	learner, err := clientcmd.RESTConfigFromKubeConfig(sb.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lc, err := kubernetes.NewForConfig(learner)
 	if err != nil {
 		t.Fatal(err)
@@ -449,23 +452,6 @@ func terminalPods(t testing.TB, rc *rest.Config) *podexec.Pods {
 		Namespace:      sandbox.NamespaceFor,
 	}
 }
-
-// tokenOf is the learner's token from their kubeconfig.
-func tokenOf(t *testing.T, sb *sandbox.Sandbox) string {
-	t.Helper()
-	var kc struct {
-		Users []struct {
-			User struct {
-				Token string `json:"token"`
-			} `json:"user"`
-		} `json:"users"`
-	}
-	if err := yaml.Unmarshal(sb.Kubeconfig, &kc); err != nil || len(kc.Users) == 0 {
-		t.Fatalf("learner kubeconfig: %v", err)
-	}
-	return kc.Users[0].User.Token
-}
-
 
 // TestRequiresAreCheckedAgainstDiscovery: a scenario's requires are looked
 // up in the cluster's API discovery with Keiko's own identity, which every

@@ -44,7 +44,8 @@ const ExecNamespace = "keiko-system"
 // make a pod that runs something here.
 const (
 	terminalLabel = "keiko.dev/terminal"
-	sandboxLabel  = "app.kubernetes.io/managed-by=keiko"
+	sandboxLabel  = "app.kubernetes.io/managed-by"
+	sandboxValue  = "keiko"
 )
 
 // apiserverUser is the identity the apiserver presents to kubelets.
@@ -162,11 +163,11 @@ func (e executor) allowed(ctx context.Context, ns, pod string) (bool, error) {
 	if _, ok := p.Labels[terminalLabel]; !ok {
 		return false, nil
 	}
-	list, err := e.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sandboxLabel, FieldSelector: "metadata.name=" + ns})
+	n, err := e.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil {
 		return false, fmt.Errorf("exec: %w", err)
 	}
-	return len(list.Items) == 1, nil
+	return n.Labels[sandboxLabel] == sandboxValue, nil
 }
 
 // advertiseKubelet points the node at the endpoint. kwok writes the address
